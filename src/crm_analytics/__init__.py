@@ -1,0 +1,69 @@
+"""crm_analytics: e-commerce customer analytics.
+
+Load shop exports into one canonical orders table, summarise customers, and analyse
+them (RFM and segments, repurchase and churn, lifetime value, baskets, KPI trees).
+
+>>> import crm_analytics as crm
+>>> orders = crm.datasets.load_sample()
+>>> summary = crm.customer_summary(orders)
+>>> summary.index.name
+'customer_id'
+
+``import crm_analytics`` is light: the modules (and pandas, scikit-learn, matplotlib)
+are imported on first use of the attribute that needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (loaded on first access)
+_ENTRY_POINTS: dict[str, str] = {
+    "read_orders": "io",
+    "load_orders": "io",
+    "read_customers": "io",
+    "load_customers": "io",
+    "OrdersLoad": "io",
+    "CustomersLoad": "io",
+    "customer_summary": "summary",
+}
+_SUBMODULES = (
+    "datasets",
+    "exceptions",
+    "io",
+    "schema",
+    "summary",
+)
+
+__all__ = ["__version__", *_ENTRY_POINTS, *_SUBMODULES]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import datasets, exceptions, io, schema, summary  # noqa: F401
+    from .io import (  # noqa: F401
+        CustomersLoad,
+        OrdersLoad,
+        load_customers,
+        load_orders,
+        read_customers,
+        read_orders,
+    )
+    from .summary import customer_summary  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ENTRY_POINTS:
+        module = importlib.import_module(f".{_ENTRY_POINTS[name]}", __name__)
+        value = getattr(module, name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'crm_analytics' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

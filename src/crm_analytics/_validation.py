@@ -1,0 +1,90 @@
+"""Small shared checks that turn bad input into errors a user can act on."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .exceptions import ColumnNotFoundError, InvalidDataError
+
+
+def nearest(name: str, candidates: Iterable[str]) -> str | None:
+    """Return the candidate closest to ``name`` (case-insensitive), or None."""
+    candidates = [str(c) for c in candidates]
+    lowered = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(str(name).lower(), list(lowered), n=1, cutoff=0.5)
+    return lowered[match[0]] if match else None
+
+
+def check_columns(
+    columns: Sequence[str],
+    roles: Mapping[str, str],
+    *,
+    caller: str,
+    frame_name: str = "orders",
+) -> None:
+    """Raise ColumnNotFoundError for the first role whose column is absent.
+
+    Parameters
+    ----------
+    columns : sequence of str
+        Columns of the frame.
+    roles : mapping
+        ``{keyword: column}``, e.g. ``{"time_col": "order_time"}``.
+    caller : str
+        Name of the public function, first word of the message.
+    frame_name : str
+        How the frame is called in the message.
+    """
+    present = list(columns)
+    for role, col in roles.items():
+        if col not in present:
+            guess = nearest(col, present)
+            hint = (
+                f"Hint: pass {role}={guess!r}."
+                if guess is not None
+                else f"Hint: pass {role}= with the name of the column that holds it."
+            )
+            raise ColumnNotFoundError(
+                f"{caller}: column {col!r} ({role}) not found in `{frame_name}`.\n"
+                f"Available columns: {present}.\n{hint}"
+            )
+
+
+def example_values(values: Any, n: int = 3) -> list[Any]:
+    """Up to ``n`` distinct example values, for error messages."""
+    out: list[Any] = []
+    for v in values:
+        if v not in out:
+            out.append(v)
+        if len(out) >= n:
+            break
+    return out
+
+
+def check_datetime_dtype(dtype: Any, col: str, *, caller: str, frame_name: str = "orders") -> None:
+    """Raise InvalidDataError unless ``dtype`` (pandas or narwhals) is a datetime type."""
+    import narwhals as nw
+
+    ok = False
+    if isinstance(dtype, nw.dtypes.DType) or (isinstance(dtype, type) and issubclass(dtype, nw.dtypes.DType)):
+        ok = dtype == nw.Datetime or dtype == nw.Date
+    else:
+        import pandas as pd
+
+        ok = pd.api.types.is_datetime64_any_dtype(dtype)
+    if not ok:
+        raise InvalidDataError(
+            f"{caller}: column {col!r} must be datetime64, got {dtype}.\n"
+            f"Load with crm.read_orders(path), or parse first: "
+            f"{frame_name}[{col!r}] = pd.to_datetime({frame_name}[{col!r}], format='mixed')."
+        )
+
+
+def check_choice(value: Any, choices: Sequence[Any], *, name: str, caller: str) -> None:
+    """Raise InvalidDataError when ``value`` is not one of ``choices``."""
+    if value not in choices:
+        raise InvalidDataError(
+            f"{caller}: {name}={value!r} is not supported. Choose one of {list(choices)}."
+        )
