@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import matplotlib
 import pandas as pd
 import pytest
 
-matplotlib.use("Agg")
 
 
 @pytest.fixture
