@@ -1,0 +1,1142 @@
+"""Load shop exports (orders and customers) into the canonical schema.
+
+Platforms are data: each file in ``crm_analytics/profiles/`` maps a platform's header
+names to canonical columns and its status values to ``paid`` / ``unpaid`` /
+``cancelled`` / ``refunded``. Bad rows are never dropped silently: they are returned
+unchanged in ``rejected`` with a ``reason``, and valid + rejected = input, always.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import hashlib
+import hmac
+import json
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _parse, schema
+from ._validation import check_choice, nearest
+from .exceptions import ColumnNotFoundError, DataQualityWarning, InvalidDataError
+
+__all__ = [
+    "PLATFORMS",
+    "CustomersLoad",
+    "OrdersLoad",
+    "load_customers",
+    "load_orders",
+    "platform_profile",
+    "read_customers",
+    "read_orders",
+]
+
+#: Platforms with a shipped profile; ``"auto"`` picks one from the headers.
+PLATFORMS = ("auto", "taobao", "jd", "douyin", "shopify", "generic")
+
+# rejection reasons, in priority order (a row gets the first that applies)
+DUPLICATE = "duplicate"
+MISSING_ORDER_ID = "missing order id"
+MISSING_CUSTOMER = "missing customer id"
+MISSING_TIME = "missing order time"
+BAD_TIME = "unparseable order time"
+MISSING_AMOUNT = "missing amount"
+BAD_AMOUNT = "unparseable amount"
+BAD_REFUND = "unparseable refund amount"
+BAD_STATUS = "unknown status"
+OLDER_RECORD = "duplicate customer id (older record)"
+
+_ROLE_TEXT = {
+    schema.ORDER_ID: "order id",
+    schema.CUSTOMER_ID: "customer id",
+    schema.ORDER_TIME: "order time",
+    schema.AMOUNT: "amount paid",
+}
+_PERSONAL_PATTERN = re.compile(
+    r"name|phone|mobile|tel\b|address|street|zip|postcode|e-?mail|姓名|收货人|收件人|电话|手机|地址|邮箱",
+    re.IGNORECASE,
+)
+_TRUE = {"yes", "y", "true", "t", "1", "是", "subscribed", "opted in", "opt in"}
+_FALSE = {"no", "n", "false", "f", "0", "否", "unsubscribed", "not subscribed", "not_subscribed", "opted out"}
+_GENDER = {
+    "f": "female", "female": "female", "woman": "female", "w": "female", "女": "female", "女性": "female", "2": "female",
+    "m": "male", "male": "male", "man": "male", "男": "male", "男性": "male", "1": "male",
+}  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------
+# results
+# ------------------------------------------------------------------------------------
+@dataclass
+class _Load:
+    rejected: pd.DataFrame
+    platform: str
+    encoding: str | None
+    mapping: dict[str, str]
+    n_input: int
+    notes: list[str] = field(default_factory=list)
+
+    def report(self) -> pd.DataFrame:
+        """Rejected rows per reason.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``reason``, columns ``rows`` and ``share`` (of the input rows),
+            most frequent first; empty when nothing was rejected.
+        """
+        counts = self.rejected["reason"].value_counts(sort=True) if len(self.rejected) else None
+        if counts is None:
+            return pd.DataFrame(
+                {"rows": pd.Series(dtype="int64"), "share": pd.Series(dtype="float64")},
+                index=pd.Index([], name="reason", dtype=object),
+            )
+        out = pd.DataFrame({"rows": counts.astype("int64")})
+        out["share"] = out["rows"] / max(self.n_input, 1)
+        out.index = pd.Index(out.index.astype(object), name="reason")
+        return out
+
+    def _describe(self, kind: str, n_valid: int) -> str:
+        reasons = ", ".join(f"{r} {n}" for r, n in self.report()["rows"].items())
+        text = (
+            f"{type(self).__name__}(platform={self.platform!r}, encoding={self.encoding!r}, "
+            f"rows={self.n_input}: {n_valid} {kind}, {len(self.rejected)} rejected"
+        )
+        return text + (f" [{reasons}])" if reasons else ")")
+
+
+@dataclass
+class OrdersLoad(_Load):
+    """What ``load_orders`` read: the canonical orders and everything it set aside.
+
+    Attributes
+    ----------
+    orders : pandas.DataFrame
+        Valid rows in the canonical schema (see ``crm_analytics.schema``), input order,
+        followed by the export's other columns unchanged.
+    rejected : pandas.DataFrame
+        The offending input rows exactly as read (index = input row number), plus a
+        ``reason`` column. ``len(orders) + len(rejected)`` equals the input rows.
+    platform : str
+        The profile used (``"taobao"``, ``"jd"``, ``"douyin"``, ``"shopify"``, ``"generic"``).
+    encoding : str or None
+        Detected or given text encoding (None for Parquet and DataFrames).
+    mapping : dict
+        Canonical column -> source header actually used.
+    n_input : int
+        Rows in the input.
+    notes : list of str
+        Repairs made to valid rows (negative rows turned into refunds, times that
+        could not be read in optional columns, ...).
+    """
+
+    orders: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return self._describe("orders", len(self.orders))
+
+
+@dataclass
+class CustomersLoad(_Load):
+    """What ``load_customers`` read: one row per customer and everything set aside.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        Indexed by ``customer_id`` (unique), canonical customer columns first.
+    rejected : pandas.DataFrame
+        Input rows set aside, exactly as read, plus a ``reason`` column (missing
+        customer id, exact duplicate, or an older record of a customer id seen twice).
+    platform, encoding, mapping, n_input, notes
+        As in ``OrdersLoad``.
+    """
+
+    customers: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return self._describe("customers", len(self.customers))
+
+
+# ------------------------------------------------------------------------------------
+# public entry points
+# ------------------------------------------------------------------------------------
+def read_orders(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+    status_map: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read an orders export into canonical orders.
+
+    The same as ``load_orders(...).orders``, with a ``DataQualityWarning`` that gives
+    the number of rejected rows and the top reasons when any row was rejected.
+
+    Parameters
+    ----------
+    source, platform, mapping, encoding, sheet_name, pseudonymize, keep_personal, tz, status_map
+        See :func:`load_orders`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical orders: ``order_id``, ``customer_id``, ``order_time``, ``amount``,
+        ``status``, ``refund_amount``, ``quantity`` and, when the export has them,
+        ``paid_time``, ``product_id``, ``product_name``, ``category``, ``unit_price``,
+        ``channel``; then the export's other columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "订单编号": ['="4031234567890123456"', '="4031234567890123457"'],
+    ...     "买家会员名": ["tb_anna", "tb_bo"],
+    ...     "买家实际支付金额": ["¥1,234.50", "88.00"],
+    ...     "订单状态": ["交易成功", "等待买家付款"],
+    ...     "订单创建时间": ["2024/3/5 14:22:01", "2024-03-06 09:00:00"],
+    ... })
+    >>> crm.read_orders(export)[["order_id", "customer_id", "order_time", "amount", "status"]]
+                  order_id customer_id          order_time  amount  status
+    0  4031234567890123456     tb_anna 2024-03-05 14:22:01  1234.5    paid
+    1  4031234567890123457       tb_bo 2024-03-06 09:00:00    88.0  unpaid
+    """
+    load = load_orders(
+        source,
+        platform=platform,
+        mapping=mapping,
+        encoding=encoding,
+        sheet_name=sheet_name,
+        pseudonymize=pseudonymize,
+        keep_personal=keep_personal,
+        tz=tz,
+        status_map=status_map,
+    )
+    _warn_rejected("read_orders", load, "load_orders")
+    return load.orders
+
+
+def load_orders(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+    status_map: Mapping[str, str] | None = None,
+) -> OrdersLoad:
+    """Load an orders export, keeping every rejected row with its reason.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame
+        A file (``.csv``, ``.tsv``, ``.txt``, ``.xlsx``, ``.parquet``, ``.jsonl``; ``.gz``
+        compressed text works too), a folder of Parquet files, or a DataFrame (pandas,
+        or polars) already in memory. The input is never modified.
+    platform : {"auto", "taobao", "jd", "douyin", "shopify", "generic"}, default="auto"
+        Which export layout to expect; "auto" picks the platform whose headers match.
+        ``crm.io.platform_profile(name)`` shows a profile.
+    mapping : dict, optional
+        Overrides: ``{canonical column: source header}`` (e.g.
+        ``{"customer_id": "Buyer Nick"}``); the reverse direction is accepted too.
+        ``{"order_id": None}`` makes every row its own order (for exports without
+        order numbers).
+    encoding : str, optional
+        Text encoding. By default detected: UTF-8, UTF-8 with BOM, UTF-16 with BOM, or
+        GB18030 (a superset of GBK, used by Chinese seller centres).
+    sheet_name : str or int, optional
+        Excel sheet (default the first).
+    pseudonymize : str or bytes, optional
+        A secret key. Customer ids are replaced by keyed hashes (HMAC-SHA256, 20 hex
+        characters; the same key gives the same pseudonym in every file, so orders and
+        customers still join) and personal columns (names, phones, addresses, emails)
+        are dropped.
+    keep_personal : bool, default=False
+        Keep personal columns even when pseudonymising.
+    tz : str, optional
+        The shop's time zone (e.g. "Asia/Shanghai"). Timestamps that carry an offset
+        are converted to it. Default: the platform's zone for Chinese platforms;
+        otherwise an offset's wall-clock time is kept. Times are stored naive, so a day
+        boundary is the shop's day.
+    status_map : dict, optional
+        Extra ``{export status: canonical status}`` entries for values the profile
+        does not know (an unknown status is a rejection reason).
+
+    Returns
+    -------
+    OrdersLoad
+        ``.orders`` (canonical orders), ``.rejected``, ``.platform``, ``.encoding``,
+        ``.mapping``, ``.notes`` and ``.report()``.
+
+    Raises
+    ------
+    ColumnNotFoundError
+        A required column (order id, customer id, order time, amount) has no match;
+        the message lists the headers found and the nearest one.
+    InvalidDataError
+        Unknown platform, unreadable file, or a file that is not text in a known
+        encoding.
+
+    Notes
+    -----
+    Row rules, in this order:
+
+    - Rejected (first reason that applies): ``duplicate`` (repeats an earlier input
+      row exactly), ``missing order id``, ``missing customer id``, ``missing order
+      time``, ``unparseable order time``, ``missing amount``, ``unparseable amount``,
+      ``unparseable refund amount``, ``unknown status``.
+    - Ids are read as exact text: ``="123"``, a leading ``'`` or tab, ``123.0`` and
+      scientific notation are repaired; a 19-digit order number is never a float.
+    - Money may carry currency signs, thousands separators, ``元``, or parentheses.
+    - Exports with one total per order on several line rows (JD, Shopify) have the
+      total split over the lines by line value, so the lines add up to the order.
+    - A negative amount is a refund: the row becomes ``refunded`` and its value is
+      netted against the rows of the same order (as ``refund_amount``) when the order
+      is in the file; otherwise the row keeps it as its own ``refund_amount``.
+    - A row whose refund covers what was paid is ``refunded``; a partial refund
+      stays ``paid`` with its ``refund_amount``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "order": ["1001", "1002", "1002", "1003"],
+    ...     "customer": ["ann", "", "", "bob"],
+    ...     "date": ["2024-03-01", "2024-03-02", "2024-03-02", "2024-13-45"],
+    ...     "total": ["$12.00", "$8.00", "$8.00", "$5.00"],
+    ... })
+    >>> load = crm.load_orders(export)
+    >>> load
+    OrdersLoad(platform='generic', encoding=None, rows=4: 1 orders, 3 rejected [missing customer id 1, duplicate 1, unparseable order time 1])
+    >>> load.rejected
+      order customer        date   total                  reason
+    1  1002           2024-03-02   $8.00     missing customer id
+    2  1002           2024-03-02   $8.00               duplicate
+    3  1003      bob  2024-13-45   $5.00  unparseable order time
+    """
+    caller = "load_orders"
+    check_choice(platform, PLATFORMS, name="platform", caller=caller)
+    raw, used_encoding = _read_source(source, encoding=encoding, sheet_name=sheet_name, caller=caller)
+    work = _clean_frame(raw)
+    profile = _choose_profile("orders", list(work.columns), platform)
+    spec = profile["orders"]
+    cols = _resolve_columns(spec, list(work.columns), mapping, caller=caller, kind="orders")
+    n = len(work)
+    notes: list[str] = []
+
+    own_order = cols.get(schema.ORDER_ID) is None
+    role_missing = [
+        role
+        for role in (schema.ORDER_ID, schema.CUSTOMER_ID, schema.ORDER_TIME)
+        if role not in cols and not (role == schema.ORDER_ID and own_order)
+    ]
+    if schema.AMOUNT not in cols and schema.UNIT_PRICE not in cols:
+        role_missing.append(schema.AMOUNT)
+    if role_missing:
+        _raise_missing(role_missing, list(work.columns), profile["name"], caller)
+
+    # --- raw text per canonical role ----------------------------------------------
+    def cell(role: str) -> pd.Series | None:
+        header = cols.get(role)
+        return None if header is None else work[header]
+
+    if own_order:
+        order_id = pd.Series(np.arange(n).astype(str), index=work.index, dtype="string")
+    else:
+        order_id = _parse.parse_id(cell(schema.ORDER_ID))
+    fill_roles = set(spec.get("fill_within_order", ())) if not own_order else set()
+    values: dict[str, pd.Series] = {}
+    for role in cols:
+        if role == schema.ORDER_ID:
+            continue
+        series = cell(role)
+        if role in fill_roles:
+            series = _parse.first_in_group(_parse.text(series), order_id)
+        values[role] = series
+    rule = spec.get("refund_status")
+    if rule:
+        header = next((h for h in rule["columns"] if h in work.columns), None)
+        if header is not None:
+            values["_refund_status"] = work[header]
+
+    customer = _parse.parse_id(values[schema.CUSTOMER_ID])
+    zone = tz or profile.get("zone")
+    order_time, time_missing, time_bad = _parse.parse_datetime(values[schema.ORDER_TIME], tz=zone)
+
+    quantity = pd.Series(1.0, index=work.index)
+    if schema.QUANTITY in values:
+        q, q_bad = _parse.parse_number(values[schema.QUANTITY])
+        if q_bad.any():
+            notes.append(f"{int(q_bad.sum())} unreadable quantities set to 1")
+        quantity = q.fillna(1.0)
+    unit_price = None
+    if schema.UNIT_PRICE in values:
+        unit_price, _, up_bad = _parse.parse_money(values[schema.UNIT_PRICE])
+        if up_bad.any():
+            notes.append(f"{int(up_bad.sum())} unreadable unit prices left empty")
+
+    if schema.AMOUNT in values:
+        amount, amount_missing, amount_bad = _parse.parse_money(values[schema.AMOUNT])
+    else:
+        assert unit_price is not None
+        amount = unit_price * quantity
+        amount_missing, amount_bad = amount.isna(), pd.Series(False, index=work.index)
+        notes.append("amount computed as unit_price × quantity (the export has no amount column)")
+
+    refund = pd.Series(0.0, index=work.index)
+    refund_bad = pd.Series(False, index=work.index)
+    if schema.REFUND_AMOUNT in values:
+        r, _, refund_bad = _parse.parse_money(values[schema.REFUND_AMOUNT])
+        refund = r.fillna(0.0)
+
+    status, status_bad, status_blank = _map_status(
+        values.get(schema.STATUS), spec, status_map, work.index
+    )
+
+    duplicate = pd.Series(raw.duplicated(keep="first").to_numpy(), index=work.index)
+    reason = _first_reason(
+        n,
+        [
+            (duplicate, DUPLICATE),
+            (order_id.isna(), MISSING_ORDER_ID),
+            (customer.isna(), MISSING_CUSTOMER),
+            (time_missing, MISSING_TIME),
+            (time_bad, BAD_TIME),
+            (amount_missing, MISSING_AMOUNT),
+            (amount_bad, BAD_AMOUNT),
+            (refund_bad, BAD_REFUND),
+            (status_bad, BAD_STATUS),
+        ],
+    )
+    valid = pd.isna(reason)
+    if status_blank[valid].any():
+        notes.append(f"{int(status_blank[valid].sum())} rows with an empty status read as paid")
+
+    # --- canonical frame from the valid rows --------------------------------------
+    keep = np.flatnonzero(valid)
+    out = pd.DataFrame(
+        {
+            schema.ORDER_ID: order_id.iloc[keep].to_numpy(),
+            schema.CUSTOMER_ID: customer.iloc[keep].to_numpy(),
+            schema.ORDER_TIME: order_time.iloc[keep].to_numpy(),
+            schema.AMOUNT: amount.iloc[keep].to_numpy(dtype="float64"),
+            schema.STATUS: status.iloc[keep].to_numpy(dtype=object),
+            schema.REFUND_AMOUNT: refund.iloc[keep].to_numpy(dtype="float64"),
+        }
+    )
+    line_value = None
+    if unit_price is not None:
+        line_value = (unit_price * quantity).iloc[keep].to_numpy(dtype="float64")
+    for role in spec.get("order_level", ()):
+        if role in (schema.AMOUNT, schema.REFUND_AMOUNT) and role in values and not own_order:
+            out[role] = _allocate_order_level(out[role], out[schema.ORDER_ID], line_value)
+
+    if schema.PAID_TIME in values:
+        paid, _, paid_bad = _parse.parse_datetime(values[schema.PAID_TIME], tz=zone)
+        if paid_bad.iloc[keep].any():
+            notes.append(f"{int(paid_bad.iloc[keep].sum())} unreadable paid times left empty")
+        out[schema.PAID_TIME] = paid.iloc[keep].to_numpy()
+    if schema.PRODUCT_ID in values:
+        out[schema.PRODUCT_ID] = _parse.parse_id(values[schema.PRODUCT_ID]).iloc[keep].to_numpy()
+    for role in (schema.PRODUCT_NAME, schema.CATEGORY):
+        if role in values:
+            out[role] = _parse.text(values[role]).iloc[keep].to_numpy()
+    out[schema.QUANTITY] = np.round(quantity.iloc[keep].to_numpy()).astype("int64")
+    if unit_price is not None:
+        out[schema.UNIT_PRICE] = unit_price.iloc[keep].to_numpy(dtype="float64")
+    if schema.CHANNEL in values:
+        out[schema.CHANNEL] = _parse.text(values[schema.CHANNEL]).iloc[keep].to_numpy()
+
+    _apply_refund_status(out, values, spec, keep)
+    notes.extend(_net_negative_amounts(out))
+    _refund_covers_paid(out)
+
+    out = _finish_orders(out, work, keep, cols, spec, pseudonymize, keep_personal, notes)
+    rejected = raw.iloc[np.flatnonzero(~valid)].copy()
+    rejected["reason"] = reason[~valid]
+    return OrdersLoad(
+        orders=out,
+        rejected=rejected,
+        platform=profile["name"],
+        encoding=used_encoding,
+        mapping={role: header for role, header in cols.items() if header is not None},
+        n_input=n,
+        notes=notes,
+    )
+
+
+def read_customers(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    as_of: Any = None,
+) -> pd.DataFrame:
+    """Read a customers (members) export: one row per customer.
+
+    The same as ``load_customers(...).customers``, warning when rows were set aside.
+
+    Parameters
+    ----------
+    source, platform, mapping, encoding, sheet_name, pseudonymize, keep_personal, as_of
+        See :func:`load_customers`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``customer_id``; see :func:`load_customers` for the columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "会员名": ["tb_anna", "tb_bo"],
+    ...     "性别": ["女", "男"],
+    ...     "生日": ["1990-05-01", "2001/12/24"],
+    ...     "会员等级": ["VIP2", "VIP1"],
+    ...     "入会时间": ["2023-01-15 10:00:00", "2024-06-30 18:00:00"],
+    ... })
+    >>> crm.read_customers(export)[["gender", "birthday", "age", "member_level"]]
+                 gender   birthday  age member_level
+    customer_id
+    tb_anna      female 1990-05-01   34         VIP2
+    tb_bo          male 2001-12-24   22         VIP1
+    """
+    load = load_customers(
+        source,
+        platform=platform,
+        mapping=mapping,
+        encoding=encoding,
+        sheet_name=sheet_name,
+        pseudonymize=pseudonymize,
+        keep_personal=keep_personal,
+        as_of=as_of,
+    )
+    _warn_rejected("read_customers", load, "load_customers")
+    return load.customers
+
+
+def load_customers(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    as_of: Any = None,
+) -> CustomersLoad:
+    """Load a customers (members) export, keeping every set-aside row with its reason.
+
+    Parameters
+    ----------
+    source, platform, mapping, encoding, sheet_name
+        As in :func:`load_orders` (the profiles have a ``customers`` section: Taobao
+        member exports with 会员名/昵称, 性别, 生日, 省/市, 会员等级, 积分, 入会时间, 标签;
+        Shopify's customers export with Email, First/Last Name, Province, Country,
+        Tags, Accepts Email Marketing, Created at; and generic names).
+    pseudonymize : str or bytes, optional
+        Secret key: customer ids become the same keyed hashes as in
+        :func:`load_orders` with that key, so the tables still join; personal columns
+        (name, first/last name, email, phone, addresses) are dropped.
+    keep_personal : bool, default=False
+        Keep personal columns even when pseudonymising.
+    as_of : datetime-like, optional
+        Date at which ``age`` is computed from ``birthday``. Default: the latest
+        signup or update time in the table (never the wall clock); without one,
+        there is no ``age`` column.
+
+    Returns
+    -------
+    CustomersLoad
+        ``.customers`` indexed by ``customer_id`` with, when the export has them,
+        ``name``, ``first_name``, ``last_name``, ``gender`` (``female``, ``male``,
+        ``unknown``), ``birthday``, ``age`` (whole years), ``country``, ``region``,
+        ``city``, ``member_level``, ``points``, ``signup_time``, ``updated_time``,
+        ``tags``, ``email``, ``phone``, ``accepts_marketing`` (boolean), then the
+        export's other columns. A customer id that appears more than once keeps its
+        newest record (latest ``updated_time``, else ``signup_time``, else the last
+        row); the older records are in ``.rejected``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "Email": ["ann@example.com", "bob@example.com", "ann@example.com"],
+    ...     "First Name": ["Ann", "Bob", "Ann"],
+    ...     "Last Name": ["Lee", "Ray", "Lee"],
+    ...     "Tags": ["vip", "", "vip, wholesale"],
+    ...     "Accepts Email Marketing": ["yes", "no", "yes"],
+    ...     "Updated at": ["2024-01-01", "2024-02-01", "2024-03-01"],
+    ... })
+    >>> load = crm.load_customers(export, pseudonymize="shop-secret")
+    >>> load.customers[["tags", "accepts_marketing"]]
+                                    tags  accepts_marketing
+    customer_id
+    7d4427b9e384589d5551             NaN              False
+    dc1e2b56ca64d34d4eac  vip, wholesale               True
+    >>> load.report()
+                                          rows     share
+    reason
+    duplicate customer id (older record)     1  0.333333
+    """
+    caller = "load_customers"
+    check_choice(platform, PLATFORMS, name="platform", caller=caller)
+    raw, used_encoding = _read_source(source, encoding=encoding, sheet_name=sheet_name, caller=caller)
+    work = _clean_frame(raw)
+    profile = _choose_profile("customers", list(work.columns), platform)
+    spec = profile.get("customers") or _load_profile("generic")["customers"]
+    cols = _resolve_columns(spec, list(work.columns), mapping, caller=caller, kind="customers")
+    if schema.CUSTOMER_ID not in cols or cols[schema.CUSTOMER_ID] is None:
+        _raise_missing([schema.CUSTOMER_ID], list(work.columns), profile["name"], caller)
+    n = len(work)
+    notes: list[str] = []
+
+    customer = _parse.parse_id(work[cols[schema.CUSTOMER_ID]])
+    out = pd.DataFrame({schema.CUSTOMER_ID: customer.to_numpy()}, index=work.index)
+    for role in (schema.BIRTHDAY, schema.SIGNUP_TIME, schema.UPDATED_TIME):
+        if role in cols:
+            parsed, _, bad = _parse.parse_datetime(work[cols[role]], tz=profile.get("zone"))
+            if bad.any():
+                notes.append(f"{int(bad.sum())} unreadable values in {role!r} left empty")
+            out[role] = parsed.to_numpy()
+    if schema.BIRTHDAY in out:
+        out[schema.BIRTHDAY] = out[schema.BIRTHDAY].dt.normalize()
+    if schema.GENDER in cols:
+        key = _parse.text(work[cols[schema.GENDER]]).str.lower()
+        out[schema.GENDER] = key.map(_GENDER).fillna("unknown").to_numpy(dtype=object)
+    if schema.POINTS in cols:
+        points, bad = _parse.parse_number(work[cols[schema.POINTS]])
+        if bad.any():
+            notes.append(f"{int(bad.sum())} unreadable points left empty")
+        out[schema.POINTS] = points.to_numpy()
+    if schema.ACCEPTS_MARKETING in cols:
+        key = _parse.text(work[cols[schema.ACCEPTS_MARKETING]]).str.lower()
+        flag = pd.Series(pd.NA, index=work.index, dtype="boolean")
+        flag[key.isin(_TRUE).fillna(False).astype(bool)] = True
+        flag[key.isin(_FALSE).fillna(False).astype(bool)] = False
+        out[schema.ACCEPTS_MARKETING] = flag.to_numpy()
+    for role in (schema.NAME, schema.FIRST_NAME, schema.LAST_NAME, schema.COUNTRY, schema.REGION,
+                 schema.CITY, schema.MEMBER_LEVEL, schema.TAGS, schema.EMAIL, schema.PHONE):  # fmt: skip
+        if role in cols:
+            out[role] = _parse.text(work[cols[role]]).to_numpy()
+
+    duplicate = pd.Series(raw.duplicated(keep="first").to_numpy(), index=work.index)
+    reason = _first_reason(n, [(duplicate, DUPLICATE), (customer.isna(), MISSING_CUSTOMER)])
+    candidate = pd.isna(reason)
+    # newest record per customer id: latest update, else signup, else the last row
+    order_cols = [c for c in (schema.UPDATED_TIME, schema.SIGNUP_TIME) if c in out]
+    ranked = out[candidate].assign(_row=np.flatnonzero(candidate))
+    ranked = ranked.sort_values([*order_cols, "_row"], na_position="first", kind="stable")
+    newest = ranked.drop_duplicates(schema.CUSTOMER_ID, keep="last")["_row"].to_numpy()
+    older = np.setdiff1d(np.flatnonzero(candidate), newest)
+    reason[older] = OLDER_RECORD
+    valid = pd.isna(reason)
+    keep = np.flatnonzero(valid)
+
+    customers = out.iloc[keep].reset_index(drop=True)
+    if schema.BIRTHDAY in customers:
+        reference = _age_reference(customers, as_of)
+        if reference is not None:
+            customers.insert(
+                list(customers.columns).index(schema.BIRTHDAY) + 1,
+                schema.AGE,
+                _age_in_years(customers[schema.BIRTHDAY], reference),
+            )
+        else:
+            notes.append("no age: pass as_of= (the table has no signup or update time)")
+    customers = _order_columns(customers, schema.CUSTOMER_COLUMNS)
+    extras = _extra_columns(work, keep, cols, spec, pseudonymize, keep_personal, set(customers.columns))
+    customers = pd.concat([customers, extras], axis=1)
+    if pseudonymize is not None:
+        customers[schema.CUSTOMER_ID] = _pseudonymize(customers[schema.CUSTOMER_ID], pseudonymize)
+        if not keep_personal:
+            customers = customers.drop(
+                columns=[c for c in schema.PERSONAL_COLUMNS if c in customers], errors="ignore"
+            )
+    customers[schema.CUSTOMER_ID] = _parse.final_text(customers[schema.CUSTOMER_ID])
+    for role in customers.columns:
+        if role != schema.CUSTOMER_ID and pd.api.types.is_string_dtype(customers[role]):
+            customers[role] = _parse.final_text(customers[role])
+    customers = customers.set_index(schema.CUSTOMER_ID)
+
+    rejected = raw.iloc[np.flatnonzero(~valid)].copy()
+    rejected["reason"] = reason[~valid]
+    return CustomersLoad(
+        customers=customers,
+        rejected=rejected,
+        platform=profile["name"],
+        encoding=used_encoding,
+        mapping={role: header for role, header in cols.items() if header is not None},
+        n_input=n,
+        notes=notes,
+    )
+
+
+def platform_profile(name: str) -> dict[str, Any]:
+    """Return a shipped platform profile (header aliases, status values) as a dict.
+
+    Parameters
+    ----------
+    name : {"taobao", "jd", "douyin", "shopify", "generic"}
+
+    Examples
+    --------
+    >>> import crm_analytics as crm
+    >>> profile = crm.io.platform_profile("taobao")
+    >>> profile["orders"]["status"]["等待买家付款"]
+    'unpaid'
+    """
+    check_choice(name, PLATFORMS[1:], name="name", caller="platform_profile")
+    return json.loads(json.dumps(_load_profile(name)))
+
+
+# ------------------------------------------------------------------------------------
+# reading
+# ------------------------------------------------------------------------------------
+_TEXT_SUFFIXES = {".csv": ",", ".txt": None, ".tsv": "\t", ".tab": "\t"}
+_COMPRESSION = {".gz", ".bz2", ".xz", ".zip", ".zst"}
+
+
+def _read_source(
+    source: Any, *, encoding: str | None, sheet_name: str | int | None, caller: str
+) -> tuple[pd.DataFrame, str | None]:
+    if isinstance(source, pd.DataFrame):
+        return source, None
+    if not isinstance(source, (str, Path)):
+        try:
+            import narwhals as nw
+
+            return nw.from_native(source, eager_only=True).to_pandas(), None
+        except TypeError as exc:
+            raise InvalidDataError(
+                f"{caller}: `source` must be a path or a DataFrame, got {type(source).__name__}."
+            ) from exc
+    path = Path(source)
+    if not path.exists():
+        raise FileNotFoundError(f"{caller}: no file or folder at {str(path)!r}.")
+    if path.is_dir():
+        return pd.read_parquet(path), None
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSION:
+        suffixes = suffixes[:-1]
+    suffix = suffixes[-1] if suffixes else ""
+    if suffix in (".parquet", ".pq"):
+        return pd.read_parquet(path), None
+    if suffix in (".xlsx", ".xlsm", ".xls"):
+        from ._optional import import_optional
+
+        import_optional("openpyxl", extra="excel", caller=caller)
+        frame = pd.read_excel(path, sheet_name=sheet_name or 0, dtype=str, keep_default_na=False)
+        return frame, None
+    enc = encoding or _detect_encoding(path, caller)
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return pd.read_json(path, lines=True, dtype=False, encoding=enc), enc
+    sep = _TEXT_SUFFIXES.get(suffix)
+    if sep is None:
+        sep = _sniff_separator(path, enc)
+    try:
+        frame = pd.read_csv(
+            path,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            encoding=enc,
+            index_col=False,
+        )
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InvalidDataError(
+            f"{caller}: could not read {path.name!r} as delimited text (encoding {enc!r}, "
+            f"separator {sep!r}): {exc}. Hint: pass encoding= or check the file."
+        ) from exc
+    return frame, enc
+
+
+def _open_bytes(path: Path) -> Any:
+    return gzip.open(path, "rb") if path.suffix.lower() == ".gz" else open(path, "rb")
+
+
+def _detect_encoding(path: Path, caller: str) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; checks the whole file."""
+    with _open_bytes(path) as fh:
+        head = fh.read(4)
+        if head.startswith(codecs.BOM_UTF8):
+            return "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "utf-16"
+    for candidate in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(candidate)()
+        try:
+            with _open_bytes(path) as fh:
+                while chunk := fh.read(1 << 20):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return candidate
+    raise InvalidDataError(
+        f"{caller}: {path.name!r} is neither UTF-8 nor GB18030 text. "
+        "Hint: pass encoding='...' (e.g. 'cp1252', 'big5')."
+    )
+
+
+def _sniff_separator(path: Path, encoding: str) -> str:
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", encoding=encoding, errors="replace") as fh:
+        first = fh.readline()
+    counts = {sep: first.count(sep) for sep in (",", "\t", ";", "|")}
+    return max(counts, key=lambda s: counts[s]) if max(counts.values()) else ","
+
+
+def _clean_header(header: Any) -> str:
+    h = str(header).replace("\ufeff", "").strip()
+    h = re.sub(r'^=\s*"?|"$', "", h).strip().strip("'\"").strip()
+    return h
+
+
+def _clean_frame(raw: pd.DataFrame) -> pd.DataFrame:
+    """Headers cleaned (stray spaces, ``=``, quotes); blank unnamed columns dropped."""
+    work = raw.reset_index(drop=True)
+    work.columns = [_clean_header(c) for c in work.columns]
+    blank_named = [
+        i
+        for i, c in enumerate(work.columns)
+        if (c == "" or c.startswith("Unnamed:")) and _parse.text(work.iloc[:, i]).isna().all()
+    ]
+    if blank_named:
+        work = work.drop(columns=work.columns[blank_named])
+    return work
+
+
+# ------------------------------------------------------------------------------------
+# profiles and column mapping
+# ------------------------------------------------------------------------------------
+@cache
+def _load_profile(name: str) -> dict[str, Any]:
+    text = resources.files("crm_analytics").joinpath("profiles", f"{name}.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _choose_profile(kind: str, headers: list[str], platform: str) -> dict[str, Any]:
+    if platform != "auto":
+        return _load_profile(platform)
+    keys = {_parse.lowercase_key(h) for h in headers}
+    best, best_score = _load_profile("generic"), 0
+    for name in PLATFORMS[1:-1]:
+        profile = _load_profile(name)
+        spec = profile.get(kind)
+        if not spec:
+            continue
+        groups = spec.get("detect", [])
+        if not groups or not all(
+            any(_parse.lowercase_key(alias) in keys for alias in group) for group in groups
+        ):
+            continue
+        score = sum(
+            any(_parse.lowercase_key(a) in keys for a in aliases)
+            for aliases in spec["columns"].values()
+        )
+        if score > best_score:
+            best, best_score = profile, score
+    return best
+
+
+_CANONICAL = set(schema.ORDER_COLUMNS) | set(schema.CUSTOMER_COLUMNS)
+
+
+def _resolve_columns(
+    spec: Mapping[str, Any],
+    headers: list[str],
+    mapping: Mapping[str, str | None] | None,
+    *,
+    caller: str,
+    kind: str,
+) -> dict[str, str | None]:
+    """Canonical role -> source header (None when the user set a role to None)."""
+    by_key: dict[str, str] = {}
+    for h in headers:
+        by_key.setdefault(_parse.lowercase_key(h), h)
+    cols: dict[str, str | None] = {}
+    used: set[str] = set()
+    overrides = _normalise_mapping(mapping, headers, caller)
+    for role, header in overrides.items():
+        cols[role] = header
+        if header is not None:
+            used.add(header)
+    for role, aliases in spec["columns"].items():
+        if role in cols:
+            continue
+        for alias in [role, *aliases]:
+            header = by_key.get(_parse.lowercase_key(alias))
+            if header is not None and header not in used:
+                cols[role] = header
+                used.add(header)
+                break
+    return cols
+
+
+def _normalise_mapping(
+    mapping: Mapping[str, str | None] | None, headers: list[str], caller: str
+) -> dict[str, str | None]:
+    if not mapping:
+        return {}
+    out: dict[str, str | None] = {}
+    for key, value in mapping.items():
+        if key in _CANONICAL:
+            role, header = key, value
+        elif value in _CANONICAL:
+            role, header = str(value), key
+        else:
+            raise InvalidDataError(
+                f"{caller}: mapping entry {key!r}: {value!r} names no canonical column. "
+                f"Use {{canonical: header}}, canonical one of {sorted(_CANONICAL)}."
+            )
+        if header is not None:
+            header = _clean_header(header)
+            if header not in headers:
+                guess = nearest(header, headers)
+                raise ColumnNotFoundError(
+                    f"{caller}: mapping names column {header!r} for {role!r}, which is not in the "
+                    f"source.\nHeaders found: {headers}.\n"
+                    + (f"Hint: did you mean {guess!r}?" if guess else "Hint: check the spelling.")
+                )
+        out[role] = header
+    return out
+
+
+def _raise_missing(roles: list[str], headers: list[str], platform: str, caller: str) -> None:
+    role = roles[0]
+    spec = _load_profile(platform).get("orders" if caller.endswith("orders") else "customers", {})
+    aliases = spec.get("columns", {}).get(role, []) if spec else []
+    guesses = [g for g in (nearest(a, headers) for a in [role, *aliases]) if g]
+    guess = guesses[0] if guesses else nearest(role, headers)
+    hint = f"Hint: pass mapping={{{role!r}: {guess or '<header>'!r}}}"
+    if role == schema.ORDER_ID:
+        hint += " (or mapping={'order_id': None} to make every row its own order)"
+    others = f" Also missing: {roles[1:]}." if len(roles) > 1 else ""
+    raise ColumnNotFoundError(
+        f"{caller}: no column for {role!r} ({_ROLE_TEXT.get(role, role)}) in the source "
+        f"(platform {platform!r}).{others}\nHeaders found: {headers}.\n"
+        f"Nearest match: {guess!r}.\n{hint}."
+    )
+
+
+# ------------------------------------------------------------------------------------
+# row rules
+# ------------------------------------------------------------------------------------
+def _first_reason(n: int, rules: list[tuple[pd.Series, str]]) -> np.ndarray:
+    reason = np.full(n, None, dtype=object)
+    for mask, text in rules:
+        hit = np.asarray(mask, dtype=bool) & pd.isna(reason)
+        reason[hit] = text
+    return reason
+
+
+def _map_status(
+    series: pd.Series | None,
+    spec: Mapping[str, Any],
+    status_map: Mapping[str, str] | None,
+    index: pd.Index,
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Map export statuses to canonical ones: (status, unknown mask, blank mask)."""
+    none = pd.Series(False, index=index)
+    if series is None:
+        return pd.Series(schema.PAID, index=index, dtype=object), none, none
+    table = {_parse.lowercase_key(k): v for k, v in spec.get("status", {}).items()}
+    table.update({s: s for s in schema.STATUSES})
+    for k, v in (status_map or {}).items():
+        check_choice(v, schema.STATUSES, name=f"status_map[{k!r}]", caller="load_orders")
+        table[_parse.lowercase_key(k)] = v
+    raw = _parse.text(series)
+    key = raw.str.replace(r"[\s_\-]+", " ", regex=True).str.strip().str.lower()
+    mapped = key.map(table)
+    bad = (mapped.isna() & raw.notna()).astype(bool)
+    blank = raw.isna().astype(bool)
+    return mapped.fillna(schema.PAID).astype(object), bad, blank
+
+
+def _allocate_order_level(order_values: pd.Series, order_id: pd.Series, line_value: Any) -> pd.Series:
+    """Split a per-order value repeated (or given once) on line rows over the lines."""
+    total = order_values.groupby(order_id, sort=False).transform("first")
+    size = order_id.groupby(order_id, sort=False).transform("size")
+    if line_value is not None:
+        lv = pd.Series(np.nan_to_num(line_value, nan=0.0), index=order_values.index).clip(lower=0)
+        lv_sum = lv.groupby(order_id, sort=False).transform("sum")
+        weight = np.where(lv_sum > 0, lv / lv_sum.where(lv_sum > 0, 1.0), 1.0 / size)
+    else:
+        weight = 1.0 / size
+    return (total * weight).where(size > 1, order_values)
+
+
+def _apply_refund_status(
+    out: pd.DataFrame, values: Mapping[str, pd.Series], spec: Mapping[str, Any], keep: np.ndarray
+) -> None:
+    rule = spec.get("refund_status")
+    if not rule:
+        return
+    raw_cols = values.get("_refund_status")
+    if raw_cols is None:
+        return
+    refunded = _parse.text(raw_cols).isin(rule["refunded"]).fillna(False).to_numpy(bool)[keep]
+    out.loc[refunded, schema.REFUND_AMOUNT] = np.maximum(
+        out.loc[refunded, schema.REFUND_AMOUNT], out.loc[refunded, schema.AMOUNT]
+    )
+
+
+def _net_negative_amounts(out: pd.DataFrame) -> list[str]:
+    """Negative rows are refunds: net them against their order, never count them."""
+    negative = (out[schema.AMOUNT] < 0).to_numpy()
+    if not negative.any():
+        return []
+    refund_value = -out[schema.AMOUNT].where(negative, 0.0)
+    order = out[schema.ORDER_ID]
+    per_order = refund_value.groupby(order, sort=False).transform("sum")
+    positive = ~negative & (out[schema.AMOUNT] >= 0).to_numpy()
+    base = out[schema.AMOUNT].where(positive, 0.0)
+    base_sum = base.groupby(order, sort=False).transform("sum")
+    rows = pd.Series(positive, index=out.index).groupby(order, sort=False).transform("sum")
+    matched = negative & (rows > 0).to_numpy()
+    share = np.where(base_sum > 0, base / base_sum.where(base_sum > 0, 1.0), 1.0 / rows.clip(lower=1))
+    add = np.where(positive & (per_order > 0).to_numpy(), per_order * share, 0.0)
+    out[schema.REFUND_AMOUNT] = out[schema.REFUND_AMOUNT].to_numpy() + add
+    out.loc[negative, schema.STATUS] = schema.REFUNDED
+    out.loc[negative, schema.REFUND_AMOUNT] = np.where(matched[negative], 0.0, refund_value[negative])
+    out.loc[negative, schema.AMOUNT] = 0.0
+    n_neg, n_matched = int(negative.sum()), int(matched.sum())
+    return [
+        f"{n_neg} negative-amount rows treated as refunds "
+        f"({n_matched} netted against their orders, {n_neg - n_matched} kept as refund rows)"
+    ]
+
+
+def _refund_covers_paid(out: pd.DataFrame) -> None:
+    amount, refund = out[schema.AMOUNT], out[schema.REFUND_AMOUNT]
+    status = out[schema.STATUS]
+    covered = (refund > 0) & (refund >= amount) & status.isin([schema.PAID, schema.CANCELLED])
+    out.loc[covered, schema.STATUS] = schema.REFUNDED
+    marked = (status == schema.REFUNDED) & (refund <= 0) & (amount > 0)
+    out.loc[marked, schema.REFUND_AMOUNT] = amount[marked]
+
+
+def _finish_orders(
+    out: pd.DataFrame,
+    work: pd.DataFrame,
+    keep: np.ndarray,
+    cols: Mapping[str, str | None],
+    spec: Mapping[str, Any],
+    pseudonymize: str | bytes | None,
+    keep_personal: bool,
+    notes: list[str],
+) -> pd.DataFrame:
+    out[schema.STATUS] = pd.Categorical(out[schema.STATUS], categories=list(schema.STATUSES))
+    for col in (schema.ORDER_ID, schema.CUSTOMER_ID, schema.PRODUCT_ID, schema.PRODUCT_NAME,
+                schema.CATEGORY, schema.CHANNEL):  # fmt: skip
+        if col in out:
+            out[col] = _parse.final_text(pd.Series(out[col], dtype="string"))
+    if pseudonymize is not None:
+        out[schema.CUSTOMER_ID] = _pseudonymize(out[schema.CUSTOMER_ID], pseudonymize)
+    out = _order_columns(out, schema.ORDER_COLUMNS)
+    extras = _extra_columns(work, keep, cols, spec, pseudonymize, keep_personal, set(out.columns))
+    return pd.concat([out, extras], axis=1)
+
+
+def _order_columns(frame: pd.DataFrame, canonical: tuple[str, ...]) -> pd.DataFrame:
+    return frame[[c for c in canonical if c in frame.columns]]
+
+
+def _extra_columns(
+    work: pd.DataFrame,
+    keep: np.ndarray,
+    cols: Mapping[str, str | None],
+    spec: Mapping[str, Any],
+    pseudonymize: str | bytes | None,
+    keep_personal: bool,
+    taken: set[str],
+) -> pd.DataFrame:
+    """The export's unmapped columns, unchanged; personal ones dropped when pseudonymising."""
+    mapped = {h for h in cols.values() if h is not None}
+    personal = {_parse.lowercase_key(p) for p in spec.get("personal", ())}
+    names = []
+    for h in work.columns:
+        if h in mapped:
+            continue
+        if pseudonymize is not None and not keep_personal:
+            if _parse.lowercase_key(h) in personal or _PERSONAL_PATTERN.search(h):
+                continue
+        names.append(h)
+    extras = work.iloc[keep][names].reset_index(drop=True)
+    extras.columns = [f"{h}_source" if h in taken else h for h in names]
+    return extras
+
+
+def _pseudonymize(ids: pd.Series, key: str | bytes) -> pd.Series:
+    """Keyed hash (HMAC-SHA256, first 20 hex digits) of each distinct id.
+
+    One HMAC per distinct customer: hashing has no vectorised form, so the loop runs
+    over ``pd.factorize``'s uniques, not over rows.
+    """
+    secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    hashed = np.array(
+        [hmac.new(secret, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:20] for u in uniques],
+        dtype=object,
+    )
+    values = np.where(codes >= 0, hashed[np.maximum(codes, 0)] if len(hashed) else None, None)
+    return _parse.final_text(pd.Series(values, index=ids.index, dtype="string"))
+
+
+def _age_reference(customers: pd.DataFrame, as_of: Any) -> pd.Timestamp | None:
+    if as_of is not None:
+        return pd.Timestamp(as_of)
+    times = [customers[c].max() for c in (schema.UPDATED_TIME, schema.SIGNUP_TIME) if c in customers]
+    times = [t for t in times if pd.notna(t)]
+    return max(times) if times else None
+
+
+def _age_in_years(birthday: pd.Series, reference: pd.Timestamp) -> pd.Series:
+    b = pd.to_datetime(birthday)
+    years = reference.year - b.dt.year
+    before_birthday = (b.dt.month > reference.month) | (
+        (b.dt.month == reference.month) & (b.dt.day > reference.day)
+    )
+    age = (years - before_birthday.astype("int64")).astype("Int64")
+    return age.where(b.notna() & (age >= 0))
+
+
+def _warn_rejected(caller: str, load: _Load, loader: str) -> None:
+    if not len(load.rejected):
+        return
+    report = load.report()
+    top = ", ".join(f"{reason}: {rows}" for reason, rows in report["rows"].head(3).items())
+    warnings.warn(
+        f"{caller}: {len(load.rejected)} of {load.n_input} rows rejected ({top}). "
+        f"See crm.{loader}(...).rejected for the rows and .report() for the counts.",
+        DataQualityWarning,
+        stacklevel=3,
+    )
