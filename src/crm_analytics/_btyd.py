@@ -54,7 +54,9 @@ class Compressed:
         return float(self.w.sum())
 
 
-def compress(x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray | None = None) -> Compressed:
+def compress(
+    x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray | None = None
+) -> Compressed:
     """Merge identical (x, tx, T) rows, summing their weights (no Python loop)."""
     x = np.asarray(x, dtype=float)
     tx = np.asarray(tx, dtype=float)
@@ -106,7 +108,12 @@ def bg_loglik(
     dalpha = W * r / alpha - w @ ((r + x) * (w3 / (alpha + T) + w4 / (alpha + tx)))
     dab = W * digamma(ab) - d.wx @ digamma(ab + ux + k)
     da = dab + (w @ w4) / a
-    db = dab + d.wx @ digamma(b + ux + k) - W * digamma(b) - w @ np.where(has_dead, w4 / safe_bx, 0.0)
+    db = (
+        dab
+        + d.wx @ digamma(b + ux + k)
+        - W * digamma(b)
+        - w @ np.where(has_dead, w4 / safe_bx, 0.0)
+    )
     g = np.array([dr, dalpha, da, db]) * params
     return ll, g
 
@@ -172,7 +179,10 @@ def bg_prob(params, n, t, x, tx, T, *, modified: bool = False) -> np.ndarray:
     with np.errstate(divide="ignore"):
         A2 = np.where(
             n > 0,
-            betaln(a + 1.0, bx2) - lbab + gammaln(r + x) - (r + x) * np.log(alpha + T)
+            betaln(a + 1.0, bx2)
+            - lbab
+            + gammaln(r + x)
+            - (r + x) * np.log(alpha + T)
             + np.log(betainc(nn, r + x, zeta)),
             -np.inf,
         )
@@ -215,7 +225,10 @@ def _power_integral(
     integral sign). Rows with ``hi == lo`` give ``-inf``.
     """
     lo, hi, e1, n_extra = np.broadcast_arrays(
-        np.asarray(lo, float), np.asarray(hi, float), np.asarray(e1, float), np.asarray(n_extra, float)
+        np.asarray(lo, float),
+        np.asarray(hi, float),
+        np.asarray(e1, float),
+        np.asarray(n_extra, float),
     )
     lo, hi, e1, n_extra = (np.ravel(v) for v in (lo, hi, e1, n_extra))
     nrow = lo.size
@@ -262,7 +275,9 @@ def _power_integral(
     return logI, (tuple(stats) if grad else None)
 
 
-def pareto_loglik(params: np.ndarray, d: Compressed, *, grad: bool = True) -> tuple[float, np.ndarray | None]:
+def pareto_loglik(
+    params: np.ndarray, d: Compressed, *, grad: bool = True
+) -> tuple[float, np.ndarray | None]:
     """Total Pareto/NBD log-likelihood and its gradient on log-parameters."""
     r, alpha, s, beta = params
     x, tx, T, w, ux, inv = d.x, d.tx, d.T, d.w, d.ux, d.inv
@@ -330,15 +345,15 @@ def pareto_prob(params, n, t, x, tx, T) -> np.ndarray:
         logt = np.log(t)
     # alive through T + t with exactly n purchases
     t1 = (
-        gammaln(r + x + n) - gammaln(r + x) - gammaln(n + 1.0)
+        gammaln(r + x + n)
+        - gammaln(r + x)
+        - gammaln(n + 1.0)
         + np.where(n > 0, n * logt, 0.0)
         - (r + x + n) * np.log(alpha + T + t)
         - s * np.log(beta + T + t)
     )
     # alive at T, n purchases, then dead before T + t
-    logI, _ = _power_integral(
-        T, T + t, alpha, r + x + n, beta, s + 1.0, n_extra=n, nodes=_GL_PRED
-    )
+    logI, _ = _power_integral(T, T + t, alpha, r + x + n, beta, s + 1.0, n_extra=n, nodes=_GL_PRED)
     t2 = gammaln(r + x + n) - gammaln(r + x) - gammaln(n + 1.0) + np.log(s) + logI
     with np.errstate(invalid="ignore"):
         p_alive_part = np.exp(np.logaddexp(t1, t2) - lse)
@@ -376,15 +391,22 @@ def compress_spend(x, m, w=None) -> SpendData:
     return SpendData(x, m, w)
 
 
-def gg_loglik(params: np.ndarray, d: SpendData, *, grad: bool = True) -> tuple[float, np.ndarray | None]:
+def gg_loglik(
+    params: np.ndarray, d: SpendData, *, grad: bool = True
+) -> tuple[float, np.ndarray | None]:
     """Gamma-Gamma log-likelihood of the mean spends (density of zbar)."""
     p, q, v = params
     x, m, w = d.x, d.m, d.w
     px = p * x
     lxm = np.log(x * m + v)
     ll_rows = (
-        gammaln(px + q) - gammaln(px) - gammaln(q) + q * np.log(v)
-        + (px - 1.0) * np.log(m) + px * np.log(x) - (px + q) * lxm
+        gammaln(px + q)
+        - gammaln(px)
+        - gammaln(q)
+        + q * np.log(v)
+        + (px - 1.0) * np.log(m)
+        + px * np.log(x)
+        - (px + q) * lxm
     )
     ll = float(np.dot(w, ll_rows))
     if not grad:

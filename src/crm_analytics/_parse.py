@@ -176,7 +176,7 @@ def _parse_naive(t: pd.Series) -> pd.Series:
         if not todo.any():
             return out
         parsed = pd.to_datetime(norm[todo].astype(object), format=fmt, errors="coerce")
-        out[todo] = parsed.astype("datetime64[ns]")
+        out[todo] = _in_range(parsed)
         todo = out.isna() & norm.notna()
     serial = todo & norm.str.fullmatch(r"\d{4,5}(?:\.\d+)?").fillna(False).astype(bool)
     if serial.any():
@@ -190,8 +190,20 @@ def _parse_naive(t: pd.Series) -> pd.Series:
             parsed = pd.to_datetime(rest, format="mixed", errors="coerce", utc=True)
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
-        out[todo] = parsed.astype("datetime64[ns]")
+        out[todo] = _in_range(parsed)
     return out
+
+
+_FIRST_DAY = pd.Timestamp("1900-01-01")
+_LAST_DAY = pd.Timestamp("2200-12-31")
+
+
+def _in_range(parsed: pd.Series) -> pd.Series:
+    """Nanosecond timestamps; dates outside 1900-2200 (year 0, typos) count as unparseable."""
+    if not pd.api.types.is_datetime64_any_dtype(parsed):
+        parsed = pd.to_datetime(parsed, errors="coerce")
+    ok = (parsed >= _FIRST_DAY) & (parsed <= _LAST_DAY)
+    return parsed.where(ok).astype("datetime64[ns]")
 
 
 def _from_numbers(numbers: pd.Series) -> pd.Series:

@@ -892,7 +892,7 @@ def _resolve_columns(
     for role, aliases in spec["columns"].items():
         if role in cols:
             continue
-        for alias in [role, *aliases]:
+        for alias in [*aliases, role]:
             header = by_key.get(_parse.lowercase_key(alias))
             if header is not None and header not in used:
                 cols[role] = header
