@@ -52,10 +52,10 @@ cancelled orders (no payment time, no refund) and fully refunded ones (退款金
 are made up. Seven rows are broken on purpose, in that file only, so that a loader's
 rejected-rows report has something to show; with the default seed they are:
 
-* 买家会员名 empty: orders 1158403337640862547, 3303470993962312005, 2470656045113307219;
-* 订单创建时间 ``--``: orders 2283063373149219734, 3398451347011131429;
+* 买家会员名 empty: orders 2601800087698085167, 2730850195089429838, 3462318434369509222;
+* 订单创建时间 ``--``: orders 1534502760252102671, 2314535020821275929;
 * exact duplicate lines (each repeated right after itself): orders
-  1766853934066213232, 1946656683049591689.
+  2995502323409269871, 3632702618532029450.
 
 The script prints them too. Loading that file therefore gives the sample's orders less
 the five orders whose buyer or time is broken (the duplicates are rejected, their first
@@ -335,7 +335,7 @@ def _month_day(dates: pd.DatetimeIndex) -> np.ndarray:
 
 def _day_weights(dates: pd.DatetimeIndex) -> np.ndarray:
     """Relative order intensity of each calendar day."""
-    w = np.array([0.96, 0.94, 0.95, 0.97, 1.0, 1.1, 1.13])[dates.dayofweek.to_numpy()]
+    w = np.array([0.96, 0.94, 0.95, 0.97, 1.0, 1.1, 1.13])[dates.day_of_week.to_numpy()]
     month = np.array([1.05, 0.85, 0.95, 0.95, 1.0, 1.05, 0.92, 0.9, 0.97, 1.0, 1.1, 1.08])
     w = w * month[dates.month.to_numpy() - 1]
     md = _month_day(dates)
@@ -436,8 +436,8 @@ def _simulate_purchases(
     # "seasonal time" (the season-weighted day count), so repeat orders follow the season
     first = np.interp(rng.uniform(0, cum_arrival[-1], n), cum_arrival, grid)
     u_first = np.interp(first, grid, cum_season)
-    lam = rng.gamma(shape=0.75, scale=1 / 55.0, size=n)  # purchases per (seasonal) day
-    p_drop = rng.beta(2.2, 2.6, size=n)  # P(stop buying) after each purchase
+    lam = rng.gamma(shape=0.6, scale=1 / 30.0, size=n)  # purchases per (seasonal) day
+    p_drop = rng.beta(2.4, 2.4, size=n)  # P(stop buying) after each purchase
     p_drop = np.where(channel == 2, np.minimum(1.0, p_drop * 1.25), p_drop)  # 抖音 buyers
     n_max = rng.geometric(p_drop)
     k_max = 40
@@ -450,6 +450,7 @@ def _simulate_purchases(
 
 
 def _statuses(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Status codes of placed orders (the re-placed unpaid copies come on top)."""
     return rng.choice(4, size=n, p=[0.914, 0.028, 0.026, 0.032])
 
 
@@ -476,7 +477,9 @@ def _campaign(
     sent = np.where(treated, send + rng.integers(0, 1800, n), NA_SEC)
     opened = treated & (rng.random(n) < 0.32)
     clicked = opened & (rng.random(n) < 0.45)
-    opened_t = np.where(opened, sent + rng.lognormal(np.log(2.5 * 3600), 1.0, n).astype(int), NA_SEC)
+    opened_t = np.where(
+        opened, sent + rng.lognormal(np.log(2.5 * 3600), 1.0, n).astype(int), NA_SEC
+    )
     clicked_t = np.where(clicked, opened_t + rng.integers(5, 600, n), NA_SEC)
     frame = pd.DataFrame(
         {
@@ -519,7 +522,9 @@ def _lines(
     n_prod = len(products)
     cat_codes = pd.Categorical(products[S.CATEGORY], categories=[c for c, _ in CATALOGUE]).codes
     n_cat = len(CATALOGUE)
-    popularity = 1.0 / (1.0 + 0.35 * (np.arange(n_prod) - np.r_[0, np.cumsum([len(i) for _, i in CATALOGUE])][cat_codes]))
+    # within a category the first products sell best; cheaper products sell more
+    rank_in_category = products.groupby(S.CATEGORY, sort=False).cumcount().to_numpy()
+    popularity = 1.0 / (1.0 + 0.35 * rank_in_category)
     popularity *= 1.0 / np.sqrt(products["list_price"].to_numpy() / 50.0)
     season = np.ones((12, n_prod))
     names = products[S.PRODUCT_NAME].tolist()
@@ -614,19 +619,25 @@ def generate(seed: int = SEED) -> SampleData:
     t_sec = np.r_[t_sec, extra_t]
     status = np.r_[status, _statuses(rng, len(extra_buyer))]
     n_orders = len(buyer)
-    order_channel = np.where(rng.random(n_orders) < 0.85, channel[buyer], rng.choice(4, size=n_orders, p=CHANNEL_SHARE))
+    order_channel = np.where(
+        rng.random(n_orders) < 0.85, channel[buyer], rng.choice(4, size=n_orders, p=CHANNEL_SHARE)
+    )
 
     # ---- lines and prices ------------------------------------------------------------
     order_dates = pd.DatetimeIndex(START + pd.to_timedelta(t_sec // 86400, unit="D"))
     line_order, line_product = _lines(rng, products, order_dates.month.to_numpy() - 1, pref[buyer])
     promo = _promo_day(order_dates)
-    quantity, unit_price, amount = _price_lines(rng, products, line_order, line_product, promo, coupon)
+    quantity, unit_price, amount = _price_lines(
+        rng, products, line_order, line_product, promo, coupon
+    )
 
     # ---- refunds -----------------------------------------------------------------------
     refund = np.where(status[line_order] == REFUNDED, amount, 0.0)
     end_sec = N_DAYS * 86400
     first_line = np.r_[True, line_order[1:] != line_order[:-1]]
-    partial_order = (status == PAID) & (t_sec < end_sec - 14 * 86400) & (rng.random(n_orders) < 0.045)
+    partial_order = (
+        (status == PAID) & (t_sec < end_sec - 14 * 86400) & (rng.random(n_orders) < 0.045)
+    )
     partial = first_line & partial_order[line_order]
     one_unit = np.round(amount / quantity, 2)
     share = np.round(amount * rng.uniform(0.1, 0.5, len(amount)), 2)
@@ -644,7 +655,7 @@ def generate(seed: int = SEED) -> SampleData:
     again = np.flatnonzero((status == PAID) & (rng.random(n_orders) < 0.04))
     n_again = len(again)
     copy_of = np.r_[np.arange(n_orders), again]
-    t_all = np.r_[t_sec, t_sec[again] - rng.integers(60, 1800, n_again)]
+    t_all = np.r_[t_sec, np.maximum(t_sec[again] - rng.integers(60, 1800, n_again), 0)]
     status_all = np.r_[status, np.full(n_again, UNPAID)]
     paid_all = np.r_[paid_sec, np.full(n_again, NA_SEC)]
     # lines of the copies: same products, quantities and amounts, no refund
@@ -712,6 +723,7 @@ def _customers(
     t_all: np.ndarray,
     all_buyer: np.ndarray,
 ) -> pd.DataFrame:
+    """One row per member: every buyer and the members who never ordered."""
     n = len(customer_ids)
     # first order (any status) and net paid spend per customer
     first = np.full(n, np.iinfo(np.int64).max)
@@ -750,10 +762,14 @@ def _customers(
     fav_tag = np.where(rng.random(n) < 0.6, np.asarray(CATEGORY_TAGS)[pref], "")
     fav_tag = np.where(net > 0, fav_tag, "")
     top = net >= np.quantile(net[net > 0], 0.9)
-    promo_orders = paid.assign(_promo=_promo_day(pd.DatetimeIndex(paid[S.ORDER_TIME]))).drop_duplicates(S.ORDER_ID)
+    promo_orders = paid.assign(
+        _promo=_promo_day(pd.DatetimeIndex(paid[S.ORDER_TIME]))
+    ).drop_duplicates(S.ORDER_ID)
     promo_share = promo_orders.groupby(S.CUSTOMER_ID)["_promo"].agg(["mean", "size"])
     promo_share = promo_share.reindex(customer_ids)
-    festival = (promo_share["mean"].fillna(0).to_numpy() >= 0.5) & (promo_share["size"].fillna(0).to_numpy() >= 2)
+    festival = (promo_share["mean"].fillna(0).to_numpy() >= 0.5) & (
+        promo_share["size"].fillna(0).to_numpy() >= 2
+    )
     parts = pd.DataFrame(
         {
             "a": fav_tag,
@@ -761,7 +777,12 @@ def _customers(
             "c": np.where(festival, "大促敏感", ""),
         }
     )
-    tags = parts["a"].str.cat(parts[["b", "c"]], sep=";").str.replace(r";+", ";", regex=True).str.strip(";")
+    tags = (
+        parts["a"]
+        .str.cat(parts[["b", "c"]], sep=";")
+        .str.replace(r";+", ";", regex=True)
+        .str.strip(";")
+    )
     tags = tags.where(tags != "")
 
     customers = pd.DataFrame(
@@ -779,3 +800,229 @@ def _customers(
     )
     customers = customers.sort_values(S.SIGNUP_TIME, kind="stable").reset_index(drop=True)
     return customers
+
+
+# --------------------------------------------------------------------------------------
+# Taobao seller-centre export
+# --------------------------------------------------------------------------------------
+def _taobao_time(times: pd.Series) -> pd.Series:
+    """``2024/3/5 14:22:01``; blank when missing."""
+    text = (
+        times.dt.year.astype("Int64").astype(str)
+        + "/"
+        + times.dt.month.astype("Int64").astype(str)
+        + "/"
+        + times.dt.day.astype("Int64").astype(str)
+        + " "
+        + times.dt.strftime("%H:%M:%S")
+    )
+    return text.where(times.notna(), "")
+
+
+def _csv_field(values: pd.Series) -> pd.Series:
+    """Quote the fields that need it (a comma or a quote inside)."""
+    values = values.astype(str)
+    needs = values.str.contains('[,"]', regex=True)
+    quoted = '"' + values.str.replace('"', '""', regex=False) + '"'
+    return quoted.where(needs, values)
+
+
+def _taobao_export(
+    rng: np.random.Generator, orders: pd.DataFrame, customers: pd.DataFrame
+) -> tuple[bytes, dict[str, list[str]]]:
+    """One row per order, as the seller centre's ExportOrderList writes it."""
+    per = orders.groupby(S.ORDER_ID, sort=False).agg(
+        customer=(S.CUSTOMER_ID, "first"),
+        time=(S.ORDER_TIME, "first"),
+        paid_time=(S.PAID_TIME, "first"),
+        status=(S.STATUS, "first"),
+        amount=(S.AMOUNT, "sum"),
+        refund=(S.REFUND_AMOUNT, "sum"),
+        quantity=(S.QUANTITY, "sum"),
+        title=(S.PRODUCT_NAME, "，".join),
+    )
+    per = per.reset_index().sort_values(["time", S.ORDER_ID], ascending=False, kind="stable")
+    per = per.reset_index(drop=True)
+    n = len(per)
+
+    age_days = (END - per["time"]).dt.total_seconds().to_numpy() / 86400
+    status = per["status"].astype(str).to_numpy()
+    paid_text = np.where(
+        age_days < 2,
+        "买家已付款，等待卖家发货",
+        np.where(age_days < 10, "卖家已发货，等待买家确认", "交易成功"),
+    )
+    status_text = np.select(
+        [status == S.PAID, status == S.UNPAID],
+        [paid_text, "等待买家付款"],
+        "交易关闭",  # cancelled, and fully refunded
+    )
+
+    # receiver of each customer: a made-up name, a masked phone and an example address
+    cust = customers.set_index(S.CUSTOMER_ID)
+    m = len(cust)
+    receiver = pd.DataFrame(
+        {
+            "name": np.asarray(SURNAMES)[rng.integers(0, len(SURNAMES), m)],
+            "phone": np.asarray(["138", "139", "186", "151", "177", "135"])[rng.integers(0, 6, m)],
+            "tail": pd.Series(rng.integers(0, 10000, m)).astype(str).str.zfill(4).to_numpy(),
+            "road": rng.integers(1, 300, m),
+            "building": rng.integers(1, 30, m),
+            "room": rng.integers(1, 33, m) * 100 + rng.integers(1, 5, m),
+        },
+        index=cust.index,
+    )
+    receiver["name"] = receiver["name"] + "某某"
+    receiver["phone"] = receiver["phone"] + "****" + receiver["tail"]
+    receiver["address"] = (
+        cust[S.REGION]
+        + " "
+        + cust[S.CITY]
+        + " 示例区 示例路"
+        + receiver["road"].astype(str)
+        + "号 演示小区"
+        + receiver["building"].astype(str)
+        + "栋"
+        + receiver["room"].astype(str)
+        + "室"
+    )
+    rec = receiver.reindex(per["customer"].to_numpy())
+
+    yen = rng.random(n) < 0.35
+    amount = per["amount"].round(2).to_numpy()
+    refund = per["refund"].round(2).to_numpy()
+
+    def money(values: np.ndarray) -> pd.Series:
+        plain = [f"{v:.2f}" for v in values]
+        with_yen = [f"¥{v:,.2f}" for v in values]
+        return pd.Series(np.where(yen, with_yen, plain))
+
+    fields = pd.DataFrame(
+        {
+            "订单编号": '="' + per[S.ORDER_ID].astype(str) + '"',
+            "买家会员名": per["customer"].astype(str),
+            "买家实际支付金额": money(amount),
+            "订单状态": status_text,
+            "订单创建时间": _taobao_time(per["time"]),
+            "订单付款时间": _taobao_time(per["paid_time"]),
+            "宝贝标题": per["title"].astype(str),
+            "宝贝总数量": per["quantity"].astype(str),
+            "退款金额": money(refund),
+            "收货人姓名": rec["name"].to_numpy(),
+            "联系手机": rec["phone"].to_numpy(),
+            "收货地址": rec["address"].to_numpy(),
+        }
+    )
+
+    # rows broken on purpose (see the module docstring)
+    picks = rng.choice(np.arange(50, n - 50), size=7, replace=False)
+    no_buyer, bad_time, duplicated = picks[:3], picks[3:5], np.sort(picks[5:])
+    fields.loc[no_buyer, "买家会员名"] = ""
+    fields.loc[bad_time, "订单创建时间"] = "--"
+    order_ids = per[S.ORDER_ID].astype(str).to_numpy()
+    bad_rows = {
+        "empty 买家会员名": sorted(order_ids[no_buyer]),
+        "订单创建时间 '--'": sorted(order_ids[bad_time]),
+        "duplicate line": sorted(order_ids[duplicated]),
+    }
+
+    text = fields["订单编号"]  # written as is: ="…" is never quoted in these exports
+    for col in fields.columns[1:]:
+        text = text + "," + _csv_field(fields[col])
+    lines = (text + ",").tolist()
+    for pos in duplicated[::-1]:
+        lines.insert(pos + 1, lines[pos])
+    body = "\r\n".join([TAOBAO_HEADER, *lines]) + "\r\n"
+    return body.encode("gb18030"), bad_rows
+
+
+# --------------------------------------------------------------------------------------
+# writing
+# --------------------------------------------------------------------------------------
+def _csv_bytes(frame: pd.DataFrame, formats: dict[str, str]) -> bytes:
+    """UTF-8 CSV with fixed time formats and two decimals for money."""
+    out = frame.copy()
+    for col, fmt in formats.items():
+        out[col] = out[col].dt.strftime(fmt)
+    text = out.to_csv(index=False, lineterminator="\n", float_format="%.2f")
+    return text.encode("utf-8")
+
+
+def write_outputs(data: SampleData, package_dir: Path, readable_dir: Path) -> list[Path]:
+    """Write the package copies into ``package_dir`` and the CSVs into ``readable_dir``."""
+    package_dir.mkdir(parents=True, exist_ok=True)
+    readable_dir.mkdir(parents=True, exist_ok=True)
+    seconds = "%Y-%m-%d %H:%M:%S"
+    written = []
+    tables = {
+        "orders": (data.orders, {S.ORDER_TIME: seconds, S.PAID_TIME: seconds}),
+        "customers": (data.customers, {S.BIRTHDAY: "%Y-%m-%d", S.SIGNUP_TIME: seconds}),
+        "campaign": (
+            data.campaign,
+            {"sent_time": seconds, "opened_time": seconds, "clicked_time": seconds},
+        ),
+    }
+    for name, (frame, formats) in tables.items():
+        path = package_dir / f"sample_{name}.parquet"
+        frame.to_parquet(path, index=False)
+        written.append(path)
+        path = readable_dir / f"{name}.csv"
+        path.write_bytes(_csv_bytes(frame, formats))
+        written.append(path)
+    for folder in dict.fromkeys([package_dir, readable_dir]):
+        path = folder / "taobao_orders.csv"
+        path.write_bytes(data.taobao_csv)
+        written.append(path)
+    return written
+
+
+def describe(data: SampleData) -> str:
+    """Counts and shares of the generated sample, for the console."""
+    o = data.orders
+    per_order = o.drop_duplicates(S.ORDER_ID)
+    paid = o[o[S.STATUS] == S.PAID]
+    n_paid_orders = paid.groupby(S.CUSTOMER_ID)[S.ORDER_ID].nunique()
+    status_share = per_order[S.STATUS].value_counts(normalize=True).reindex(list(S.STATUSES))
+    partial = paid.loc[paid[S.REFUND_AMOUNT] > 0, S.ORDER_ID].nunique()
+    c = data.campaign
+    lines = [
+        f"orders: {per_order.shape[0]:,} orders, {len(o):,} lines, "
+        f"{o[S.CUSTOMER_ID].nunique():,} customers with an order, "
+        f"{len(n_paid_orders):,} with a paid order",
+        f"one-order share (paid orders): {(n_paid_orders == 1).mean():.1%}",
+        "order status shares: " + ", ".join(f"{k} {v:.1%}" for k, v in status_share.items()),
+        f"paid orders with a partial refund: {partial / (per_order[S.STATUS] == S.PAID).sum():.1%}",
+        f"customers table: {len(data.customers):,} rows, "
+        f"{(~data.customers[S.CUSTOMER_ID].isin(o[S.CUSTOMER_ID])).sum():,} never ordered",
+        f"campaign: {len(c):,} rows, {(c['group'] == 'treatment').sum():,} treatment",
+        "broken rows in taobao_orders.csv: "
+        + "; ".join(f"{k}: {', '.join(v)}" for k, v in data.bad_rows.items()),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="write every file into this folder instead of the package and data/sample/",
+    )
+    parser.add_argument("--seed", type=int, default=SEED, help=f"random seed (default {SEED})")
+    parser.add_argument("--quiet", action="store_true", help="do not print the summary")
+    args = parser.parse_args(argv)
+    data = generate(args.seed)
+    if args.out_dir is None:
+        written = write_outputs(data, PACKAGE_DIR, READABLE_DIR)
+    else:
+        written = write_outputs(data, args.out_dir, args.out_dir)
+    if not args.quiet:
+        print(describe(data))
+        for path in written:
+            print(f"{path.stat().st_size / 1e6:6.2f} MB  {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -234,7 +234,7 @@ def _power_integral(
     nrow = lo.size
     gx, gw = nodes
     u01 = 0.5 * (gx + 1.0)
-    w01 = 0.5 * gw
+    LOG_W01 = np.log(0.5 * gw)
     logI = np.empty(nrow)
     stats = [np.empty(nrow) for _ in range(4)] if grad else None
     m = min(c1, c2)
@@ -253,25 +253,32 @@ def _power_integral(
             cut = np.where(k_eff > 0, peak + 45.0 / k_eff, np.inf)
         Zc = np.minimum(Z, cut)
         zeta = Zc[:, None] * u01[None, :]
-        ez = np.exp(zeta)
-        u = c0[:, None] * ez - m  # absolute time of the node
-        l1 = np.log(c0[:, None] * ez + (c1 - m))
-        l2 = np.log(c0[:, None] * ez + (c2 - m))
+        ez = c0[:, None] * np.exp(zeta)
+        d1 = ez + (c1 - m)  # c1 + u at the nodes
+        d2 = ez + (c2 - m)
+        l1 = np.log(d1)
+        l2 = np.log(d2)
         with np.errstate(divide="ignore", invalid="ignore"):
-            logw = np.log(Zc[:, None] * w01[None, :]) + np.log(c0)[:, None] + zeta
-            extra = ne_[:, None] * np.log(np.maximum(u - lo_[:, None], 0.0))
-            extra = np.where(ne_[:, None] > 0, extra, 0.0)
-        logf = logw + extra - e1_[:, None] * l1 - e2 * l2
-        li = logsumexp(logf, axis=1)
+            logf = np.log(Zc)[:, None] + LOG_W01[None, :]
+            logf = logf + np.log(c0)[:, None] + zeta - e1_[:, None] * l1 - e2 * l2
+            if np.any(ne_ > 0):
+                extra = ne_[:, None] * np.log(np.maximum(ez - c0[:, None], 0.0))
+                logf = logf + np.where(ne_[:, None] > 0, extra, 0.0)
+        top = logf.max(axis=1)
+        safe_top = np.where(np.isfinite(top), top, 0.0)
+        p = np.exp(logf - safe_top[:, None])
+        total = p.sum(axis=1)
+        with np.errstate(divide="ignore"):
+            li = np.log(total) + safe_top
+        li = np.where(np.isfinite(top), li, -np.inf)
         logI[sl] = li
         if grad:
-            with np.errstate(invalid="ignore"):
-                p = np.exp(logf - li[:, None])
-            p = np.where(np.isfinite(li)[:, None], p, 0.0)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                p = p / np.where(total > 0, total, 1.0)[:, None]
             stats[0][sl] = (p * l1).sum(axis=1)
-            stats[1][sl] = (p * np.exp(-l1)).sum(axis=1)
+            stats[1][sl] = (p / d1).sum(axis=1)
             stats[2][sl] = (p * l2).sum(axis=1)
-            stats[3][sl] = (p * np.exp(-l2)).sum(axis=1)
+            stats[3][sl] = (p / d2).sum(axis=1)
     return logI, (tuple(stats) if grad else None)
 
 
@@ -504,7 +511,7 @@ def maximize(
             break
         H = _fd_hessian(objective, theta)
     gnorm = float(np.max(np.abs(g0))) if np.all(np.isfinite(g0)) else np.inf
-    converged = bool(np.isfinite(f0) and gnorm < 1e-5)
+    converged = bool(np.isfinite(f0) and (gnorm < 1e-4 or (best.success and gnorm < 1e-3)))
     params = np.exp(theta)
     ll, _ = loglik(params)
     H_total = None if H is None else H * n_weight

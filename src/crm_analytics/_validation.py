@@ -17,6 +17,23 @@ def nearest(name: str, candidates: Iterable[str]) -> str | None:
     return lowered[match[0]] if match else None
 
 
+# the canonical column of each role keyword: the best hint when it is present
+_ROLE_DEFAULTS = {
+    "customer_col": "customer_id",
+    "time_col": "order_time",
+    "amount_col": "amount",
+    "order_col": "order_id",
+    "item_col": "product_id",
+    "status_col": "status",
+    "refund_col": "refund_amount",
+    "quantity_col": "quantity",
+    "frequency_col": "frequency",
+    "recency_col": "recency",
+    "T_col": "T",
+    "monetary_col": "monetary_value",
+}
+
+
 def check_columns(
     columns: Sequence[str],
     roles: Mapping[str, str],
@@ -40,7 +57,8 @@ def check_columns(
     present = list(columns)
     for role, col in roles.items():
         if col not in present:
-            guess = nearest(col, present)
+            default = _ROLE_DEFAULTS.get(role)
+            guess = default if default in present else nearest(col, present)
             hint = (
                 f"Hint: pass {role}={guess!r}."
                 if guess is not None

@@ -1721,7 +1721,7 @@ def p_alive_history(
     step = 7 if freq == "W" else 1
     first = pd.Timestamp(final["first_purchase"].iloc[0]).normalize()
     if freq == "W":
-        first = first - pd.Timedelta(days=first.dayofweek)
+        first = first - pd.Timedelta(days=first.day_of_week)
     T_end = int(final["T"].iloc[0])
     starts = first + pd.to_timedelta(np.arange(T_end + 1) * step, unit="D")
     per_row = mine.assign(_row=np.arange(len(mine)))

@@ -510,7 +510,11 @@ def _table_bins(table: pd.DataFrame, bins: int | None, caller: str) -> int:
     meta = table.attrs.get("rfm", {})
     if "bins" in meta:
         return int(meta["bins"])
-    top = max(int(table[c].max()) if len(table) else 1 for c in ("r_score", "f_score", "m_score"))
+    present = [c for c in ("r_score", "f_score", "m_score") if c in table.columns]
+    import pandas as pd
+
+    tops = [pd.to_numeric(table[c], errors="coerce").max() for c in present]
+    top = max((int(t) for t in tops if pd.notna(t)), default=1)
     return max(5, top)
 
 

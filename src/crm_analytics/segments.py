@@ -119,11 +119,7 @@ def _auto_thresholds(summary: pd.DataFrame, caller: str) -> dict[str, int]:
     def q(p: float) -> int:
         return max(1, math.ceil(gaps[order][min(np.searchsorted(cum, p), len(cum) - 1)]))
 
-    out = {"new_days": q(0.5), "active_days": q(0.75), "dormant_days": q(0.9), "churn_days": q(0.95)}
-    names = list(out)
-    for a, b in zip(names, names[1:]):  # keep them strictly increasing
-        out[b] = max(out[b], out[a] + 1)
-    return out
+    return {"new_days": q(0.5), "active_days": q(0.75), "dormant_days": q(0.9), "churn_days": q(0.95)}
 
 
 def lifecycle(
@@ -262,7 +258,8 @@ def lifecycle(
     th: dict[str, int] = {}
     for name, value in given.items():
         if isinstance(value, str) and value == "auto":
-            th[name] = auto[name]
+            # raised where needed to stay above the threshold before it
+            th[name] = max([auto[name]] + [v + 1 for v in th.values()])
         elif isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or not (
             math.isfinite(value) and value >= 0
         ):

@@ -124,6 +124,10 @@ def customer_summary(
             f"{caller}: `orders` must be a DataFrame (pandas, polars, DuckDB, ...), "
             f"got {type(orders).__name__}."
         ) from exc
+    if frame.implementation is nw.Implementation.PYARROW:
+        # pyarrow has no ordered window functions: summarise it through pandas
+        orders = frame.to_pandas()
+        frame = nw.from_native(orders)
     native_is_pandas = isinstance(orders, pd.DataFrame)
     schema_ = frame.collect_schema()
     columns = list(schema_.names())
@@ -171,9 +175,16 @@ def customer_summary(
         period = day
         as_of_period = as_of_day
 
+    customer_key, order_key = nw.col(customer_col), nw.col(order_col)
+    codes = None
+    if native_is_pandas:
+        # pandas re-hashes string keys in every group-by and join: hash them once here
+        codes, frame = _integer_keys(orders, frame, customer_col, order_col)
+        customer_key, order_key = nw.col("_cust_code"), nw.col("_order_code")
+
     purchases = frame.filter(is_purchase).select(
-        nw.col(customer_col).alias("_cust"),
-        nw.col(order_col).alias("_order"),
+        customer_key.alias("_cust"),
+        order_key.alias("_order"),
         time.alias("_time"),
         day.alias("_day"),
         period.alias("_period"),
@@ -182,36 +193,52 @@ def customer_summary(
         .cast(nw.Int64)
         .alias("_qty"),
     )
-    per_customer = purchases.group_by("_cust").agg(
-        nw.col("_time").min().alias("first_purchase"),
-        nw.col("_time").max().alias("last_purchase"),
-        nw.col("_order").n_unique().alias("n_orders"),
-        nw.col("_qty").sum().alias("n_items"),
-        nw.col("_net").sum().alias("monetary_total"),
+    # one row per customer and purchase period, then one per customer
+    per_period = purchases.group_by("_cust", "_period").agg(
+        nw.col("_time").min().alias("_first_time"),
+        nw.col("_time").max().alias("_last_time"),
         nw.col("_day").max().alias("_last_day"),
+        nw.col("_net").sum().alias("_value"),
+        nw.col("_qty").sum().alias("_items"),
+    )
+    is_first = nw.col("_period") == nw.col("_period").min().over("_cust")
+    per_period = per_period.with_columns(
+        nw.when(is_first).then(nw.col("_value")).otherwise(0.0).alias("_first_value")
+    )
+    per_customer = per_period.group_by("_cust").agg(
+        nw.col("_first_time").min().alias("first_purchase"),
+        nw.col("_last_time").max().alias("last_purchase"),
+        nw.col("_items").sum().alias("n_items"),
+        nw.col("_value").sum().alias("monetary_total"),
+        nw.col("_last_day").max().alias("_last_day"),
         nw.col("_period").min().alias("_first_period"),
         nw.col("_period").max().alias("_last_period"),
+        nw.len().alias("_n_periods"),
+        nw.col("_first_value").sum(),
     )
-    per_period = purchases.group_by("_cust", "_period").agg(nw.col("_net").sum().alias("_value"))
-    first_period_value = (
-        per_period.join(
-            per_customer.select("_cust", "_first_period"),
-            left_on=["_cust", "_period"],
-            right_on=["_cust", "_first_period"],
-            how="inner",
-        )
-        .select("_cust", nw.col("_value").alias("_first_value"))
-    )
-    period_stats = per_period.group_by("_cust").agg(
-        nw.len().alias("_n_periods"), nw.col("_value").sum().alias("_period_total")
-    )
-    result = per_customer.join(period_stats, on="_cust", how="inner").join(
-        first_period_value, on="_cust", how="inner"
-    )
+    n_orders = purchases.group_by("_cust").agg(nw.col("_order").n_unique().alias("n_orders"))
+    result = per_customer.join(n_orders, on="_cust", how="inner")
     if isinstance(result, nw.LazyFrame):
         result = result.collect()
     out = result.to_pandas()
+    if codes is not None:
+        out["_cust"] = codes[out["_cust"].to_numpy()]
     return _finish(out, customer_col, as_of_day, as_of_period, freq, native_is_pandas, orders)
+
+
+def _integer_keys(
+    orders: pd.DataFrame, frame: Any, customer_col: str, order_col: str
+) -> tuple[Any, Any]:
+    """Add integer codes of the customer and order keys (pandas input only)."""
+    import numpy as np
+
+    cust_codes, cust_uniques = pd.factorize(orders[customer_col], use_na_sentinel=True)
+    order_codes, _ = pd.factorize(orders[order_col], use_na_sentinel=True)
+    frame = frame.with_columns(
+        nw.new_series("_cust_code", cust_codes.astype(np.int64), nw.Int64, backend=nw.get_native_namespace(frame)),
+        nw.new_series("_order_code", order_codes.astype(np.int64), nw.Int64, backend=nw.get_native_namespace(frame)),
+    )
+    return np.asarray(cust_uniques, dtype=object), frame
 
 
 def _collect_scalar(frame: Any) -> Any:
@@ -235,7 +262,7 @@ def _finish(
     n_periods = out["_n_periods"].to_numpy(dtype="int64")
     frequency = (n_periods - 1).astype("float64")
     first_period = out["_first_period"].to_numpy(dtype="int64")
-    repeat_total = out["_period_total"].to_numpy(dtype="float64") - out["_first_value"].to_numpy(
+    repeat_total = out["monetary_total"].to_numpy(dtype="float64") - out["_first_value"].to_numpy(
         dtype="float64"
     )
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -50,7 +50,14 @@ _SAMPLE_FILES: dict[str, str] = {
 _CDNOW_FILES: dict[str, str] = {"master": "CDNOW_master.txt", "sample": "CDNOW_sample.txt"}
 _CDNOW_SUMMARY_FILE = "cdnow_customers_summary.csv"
 
-_TEXT_ORDER_COLUMNS = (S.ORDER_ID, S.CUSTOMER_ID, S.PRODUCT_ID, S.PRODUCT_NAME, S.CATEGORY, S.CHANNEL)
+_TEXT_ORDER_COLUMNS = (
+    S.ORDER_ID,
+    S.CUSTOMER_ID,
+    S.PRODUCT_ID,
+    S.PRODUCT_NAME,
+    S.CATEGORY,
+    S.CHANNEL,
+)
 _MONEY_ORDER_COLUMNS = (S.AMOUNT, S.REFUND_AMOUNT, S.UNIT_PRICE)
 _TIME_ORDER_COLUMNS = (S.ORDER_TIME, S.PAID_TIME)
 
@@ -102,7 +109,7 @@ def sample_path(name: str) -> Path:
             'Hint: sample_path("taobao") is the raw Taobao export, '
             'sample_path("orders") the canonical orders.'
         )
-    resource = importlib.resources.files(__name__).joinpath("data", file_name)
+    resource = importlib.resources.files(__name__) / "data" / file_name
     return Path(str(resource))
 
 
