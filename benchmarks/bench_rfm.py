@@ -34,7 +34,9 @@ def synthetic_summary(n: int, seed: int = 0) -> pd.DataFrame:
             "n_orders": n_orders,
             "monetary_total": (aov * n_orders).round(2),
         },
-        index=pd.Index(np.char.add("c", np.arange(n).astype(str)).astype(object), name="customer_id"),
+        index=pd.Index(
+            np.char.add("c", np.arange(n).astype(str)).astype(object), name="customer_id"
+        ),
     )
 
 
@@ -101,8 +103,10 @@ def main() -> None:
     print(f"{'crm_analytics assign_segments(scheme=cn8)':58s} {ours_cn8:8.3f}")
     print(f"{'tutorial qcut(rank(method=first)) + codes, no segments':58s} {peer_scores:8.3f}")
     print(f"{'tutorial qcut(rank(method=first)) + codes + regex segment map':58s} {peer:8.3f}")
-    print(f"\nratio tutorial / rfm_table: {peer / ours:.1f}x with segments, "
-          f"{peer_scores / ours:.1f}x for scores and codes alone")
+    print(
+        f"\nratio tutorial / rfm_table: {peer / ours:.1f}x with segments, "
+        f"{peer_scores / ours:.1f}x for scores and codes alone"
+    )
 
     table = rfm_table(summary)
     peer_table = tutorial_rfm(summary)

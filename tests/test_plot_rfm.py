@@ -83,7 +83,9 @@ def test_cluster_profile_relative_means(table):
     result = cluster(table, k=2)
     ax = cluster_profile(result)
     assert [t.get_text() for t in ax.get_xticklabels()] == [
-        "days_since_last", "n_orders", "monetary_total",
+        "days_since_last",
+        "n_orders",
+        "monetary_total",
     ]
     heights = np.array([p.get_height() for p in ax.patches]).reshape(2, 3)
     prof = result.profile

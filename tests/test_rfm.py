@@ -101,17 +101,25 @@ def test_heavy_ties_r_package_leaves_scores_empty_ours_fills_them():
     ours = rfm_table(make_summary(np.arange(100), orders, np.arange(100)))["f_score"].to_numpy()
     # five distinct values, five scores: each value its own score
     assert sorted(set(ours.tolist())) == [1, 2, 3, 4, 5]
-    for value, score in zip([1, 2, 3, 4, 5], [1, 2, 3, 4, 5]):
+    for value, score in zip([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], strict=True):
         assert set(ours[orders == value].tolist()) == {score}
     # both rules give equal values equal scores and agree on the order
     assert (np.diff(ours[np.argsort(orders, kind="stable")]) >= 0).all()
-    assert set(zip(orders.tolist(), r_scores.tolist())) == {(1, 1), (2, 4), (3, 5), (4, 5), (5, 5)}
+    assert set(zip(orders.tolist(), r_scores.tolist(), strict=True)) == {
+        (1, 1),
+        (2, 4),
+        (3, 5),
+        (4, 5),
+        (5, 5),
+    }
 
 
 # --- rfm_table ---------------------------------------------------------------------------------
 def test_rfm_table_hand_computed_example():
     summary = make_summary(
-        [2, 40, 200, 9, 400], [6, 3, 1, 1, 2], [900, 350, 40, 80, 160],
+        [2, 40, 200, 9, 400],
+        [6, 3, 1, 1, 2],
+        [900, 350, 40, 80, 160],
         keys=["ann", "bob", "cy", "dee", "eve"],
     )
     t = rfm_table(summary)
@@ -126,11 +134,22 @@ def test_rfm_table_hand_computed_example():
     # fm = ceil((f + m) / 2): ann 5 -> 55, bob 4 -> 34, cy 1 -> 21, dee ceil(1.5) = 2 -> 42,
     # eve ceil(2.5) = 3 -> 13
     assert t["segment"].astype(str).tolist() == [
-        "Champions", "Loyal Customers", "About To Sleep", "Potential Loyalist", "At Risk",
+        "Champions",
+        "Loyal Customers",
+        "About To Sleep",
+        "Potential Loyalist",
+        "At Risk",
     ]
     assert list(t.columns) == [
-        "days_since_last", "n_orders", "monetary_total", "r_score", "f_score", "m_score",
-        "rfm_code", "rfm_score", "segment",
+        "days_since_last",
+        "n_orders",
+        "monetary_total",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_code",
+        "rfm_score",
+        "segment",
     ]
     assert t.index.name == "customer_id"
     assert t.index.tolist() == ["ann", "bob", "cy", "dee", "eve"]
@@ -178,13 +197,19 @@ def test_fixed_breakpoints_inclusive_upper_edges():
     ("kwargs", "message"),
     [
         ({"method": "fixed"}, "needs breakpoints"),
-        ({"method": "fixed", "breakpoints": {"r": [1, 2, 3, 4], "f": [1, 2, 3, 4]}}, "missing ['m']"),
+        (
+            {"method": "fixed", "breakpoints": {"r": [1, 2, 3, 4], "f": [1, 2, 3, 4]}},
+            "missing ['m']",
+        ),
         (
             {"method": "fixed", "breakpoints": {"r": [1, 2], "f": [1, 2, 3, 4], "m": [1, 2, 3, 4]}},
             "bins - 1 = 4 values",
         ),
         (
-            {"method": "fixed", "breakpoints": {"r": [1, 1, 3, 4], "f": [1, 2, 3, 4], "m": [1, 2, 3, 4]}},
+            {
+                "method": "fixed",
+                "breakpoints": {"r": [1, 1, 3, 4], "f": [1, 2, 3, 4], "m": [1, 2, 3, 4]},
+            },
             "strictly increasing",
         ),
         ({"breakpoints": {"r": [1, 2, 3, 4]}}, "only with method='fixed'"),
@@ -283,7 +308,10 @@ def test_rfm_table_from_orders(tiny_orders):
     assert t["m_score"].tolist() == [5, 3, 1, 1]
     # fm: a 5 -> 45 Champions; b 2 -> 22 Need Attention; c 1 -> 51; e 2 -> 12
     assert t["segment"].astype(str).tolist() == [
-        "Champions", "Need Attention", "New Customers", "Hibernating",
+        "Champions",
+        "Need Attention",
+        "New Customers",
+        "Hibernating",
     ]
     later = rfm_table(tiny_orders, as_of="2024-04-30")
     assert later["days_since_last"].tolist() == [60, 89, 30, 116]
@@ -304,17 +332,29 @@ def test_orders_not_mutated(tiny_orders):
 
 # --- standard grid: all 25 cells ---------------------------------------------------------------
 STANDARD_CELLS = {
-    "55": "Champions", "54": "Champions", "45": "Champions",
-    "53": "Loyal Customers", "44": "Loyal Customers", "35": "Loyal Customers",
+    "55": "Champions",
+    "54": "Champions",
+    "45": "Champions",
+    "53": "Loyal Customers",
+    "44": "Loyal Customers",
+    "35": "Loyal Customers",
     "34": "Loyal Customers",
-    "52": "Potential Loyalist", "42": "Potential Loyalist", "33": "Potential Loyalist",
+    "52": "Potential Loyalist",
+    "42": "Potential Loyalist",
+    "33": "Potential Loyalist",
     "43": "Potential Loyalist",
     "51": "New Customers",
-    "41": "Promising", "31": "Promising",
-    "32": "Need Attention", "23": "Need Attention", "22": "Need Attention",
+    "41": "Promising",
+    "31": "Promising",
+    "32": "Need Attention",
+    "23": "Need Attention",
+    "22": "Need Attention",
     "21": "About To Sleep",
-    "25": "At Risk", "24": "At Risk", "13": "At Risk",
-    "15": "Can't Lose Them", "14": "Can't Lose Them",
+    "25": "At Risk",
+    "24": "At Risk",
+    "13": "At Risk",
+    "15": "Can't Lose Them",
+    "14": "Can't Lose Them",
     "12": "Hibernating",
     "11": "Lost",
 }
@@ -356,19 +396,29 @@ def test_standard_with_other_bins_rescales_to_five():
     # bins 3: 1 + round(4 * (s - 1) / 2) -> 1, 3, 5
     table = scores_table([3, 2, 1], [3, 2, 1], [3, 2, 1])
     assert assign_segments(table, bins=3).astype(str).tolist() == [
-        "Champions", "Potential Loyalist", "Lost",   # 55, 33, 11
+        "Champions",
+        "Potential Loyalist",
+        "Lost",  # 55, 33, 11
     ]
     # bins 10: 1 + round(4 * (s - 1) / 9): s 1,2 -> 1; 3,4 -> 2; 5,6 -> 3; 7,8 -> 4; 9,10 -> 5
     s = list(range(1, 11))
     out = assign_segments(scores_table(s, s, s), bins=10).astype(str).tolist()
-    assert out == ["Lost"] * 2 + ["Need Attention"] * 2 + ["Potential Loyalist"] * 2 + [
-        "Loyal Customers"
-    ] * 2 + ["Champions"] * 2
+    assert (
+        out
+        == ["Lost"] * 2
+        + ["Need Attention"] * 2
+        + ["Potential Loyalist"] * 2
+        + ["Loyal Customers"] * 2
+        + ["Champions"] * 2
+    )
 
 
 def test_standard_chinese_names():
     table = scores_table([5, 1], [5, 1], [5, 1])
-    assert assign_segments(table, bins=5, lang="zh").astype(str).tolist() == ["冠军客户", "已流失客户"]
+    assert assign_segments(table, bins=5, lang="zh").astype(str).tolist() == [
+        "冠军客户",
+        "已流失客户",
+    ]
 
 
 def test_scores_out_of_range_are_an_error():
@@ -393,7 +443,7 @@ CN8_CASES = [
 
 
 def test_cn8_all_classes_and_tie_rule():
-    days, orders, money, zh, en = zip(*CN8_CASES)
+    days, orders, money, zh, en = zip(*CN8_CASES, strict=True)
     table = make_summary(days, orders, money)
     th = {"r": 30, "f": 3, "m": 200}
     out = assign_segments(table, scheme="cn8", threshold=th, lang="zh")
@@ -509,17 +559,21 @@ def test_segment_summary_keeps_empty_standard_segments_and_chinese_actions():
     assert s["customers"].sum() == 3
     assert (s["action"].str.len() > 0).all()
     assert s.loc["冠军客户", "action"].startswith("重点奖励")
-    custom = segment_summary(pd.DataFrame(
-        {"segment": ["x"], "days_since_last": [1], "n_orders": [1], "monetary_total": [1.0]}
-    ))
+    custom = segment_summary(
+        pd.DataFrame(
+            {"segment": ["x"], "days_since_last": [1], "n_orders": [1], "monetary_total": [1.0]}
+        )
+    )
     assert custom.loc["x", "action"] == ""
 
 
 def test_segment_summary_missing_column_hint():
     with pytest.raises(ColumnNotFoundError, match="segment_col='segmnt'"):
-        segment_summary(pd.DataFrame(
-            {"segmnt": ["x"], "days_since_last": [1], "n_orders": [1], "monetary_total": [1.0]}
-        ))
+        segment_summary(
+            pd.DataFrame(
+                {"segmnt": ["x"], "days_since_last": [1], "n_orders": [1], "monetary_total": [1.0]}
+            )
+        )
 
 
 # --- properties ------------------------------------------------------------------------------
@@ -595,7 +649,9 @@ def test_row_order_does_not_matter(summary, seed):
 def test_fixed_scores_monotone_in_the_input(days, extra, orders, more):
     bp = {"r": [30, 90, 180, 365], "f": [1, 2, 4, 8], "m": [50, 100, 300, 1000]}
     t = rfm_table(
-        make_summary([days, days + extra], [orders, orders + more], [orders * 10.0, (orders + more) * 10.0]),
+        make_summary(
+            [days, days + extra], [orders, orders + more], [orders * 10.0, (orders + more) * 10.0]
+        ),
         method="fixed",
         breakpoints=bp,
     )
@@ -614,8 +670,14 @@ def test_exactly_one_segment_per_customer(r, data, scheme):
     n = len(r)
     f = data.draw(st.lists(st.integers(1, 5), min_size=n, max_size=n))
     m = data.draw(st.lists(st.integers(1, 5), min_size=n, max_size=n))
-    table = scores_table(r, f, m, days_since_last=[10 * x for x in r], n_orders=f,
-                         monetary_total=[float(x) for x in m])
+    table = scores_table(
+        r,
+        f,
+        m,
+        days_since_last=[10 * x for x in r],
+        n_orders=f,
+        monetary_total=[float(x) for x in m],
+    )
     before = table.copy()
     out = assign_segments(table, scheme=scheme, bins=5)
     pd.testing.assert_frame_equal(table, before)

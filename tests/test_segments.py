@@ -52,15 +52,26 @@ def test_lifecycle_boundaries_hand_checked():
     # last 31 -> active (<= 90); 40 active; 90 active; 91 at_risk; 180 at_risk;
     # 181 dormant; 365 dormant; 366 churned
     assert out["stage"].astype(str).tolist() == [
-        "new", "new", "active", "active", "active", "at_risk", "at_risk", "dormant",
-        "dormant", "churned",
+        "new",
+        "new",
+        "active",
+        "active",
+        "active",
+        "at_risk",
+        "at_risk",
+        "dormant",
+        "dormant",
+        "churned",
     ]
     assert out["days_since_first"].tolist() == [30, 30, 31, 40, 90, 91, 180, 181, 365, 866]
     assert out.index.name == "buyer"
     assert out["stage"].cat.ordered
     assert list(out["stage"].cat.categories) == list(LIFECYCLE_STAGES)
     assert out.attrs["thresholds"] == {
-        "new_days": 30, "active_days": 90, "dormant_days": 180, "churn_days": 365,
+        "new_days": 30,
+        "active_days": 90,
+        "dormant_days": 180,
+        "churn_days": 365,
     }
 
 
@@ -69,8 +80,14 @@ def test_lifecycle_custom_thresholds_and_as_of():
     out = lifecycle(s, new_days=7, active_days=30, dormant_days=60, churn_days=90)
     assert out["stage"].astype(str).tolist() == ["active", "at_risk"]
     # 30 days later: 35 and 70 days since the last purchase
-    later = lifecycle(s, as_of=AS_OF + pd.Timedelta(days=30), active_days=30, dormant_days=60,
-                      churn_days=90, new_days=7)
+    later = lifecycle(
+        s,
+        as_of=AS_OF + pd.Timedelta(days=30),
+        active_days=30,
+        dormant_days=60,
+        churn_days=90,
+        new_days=7,
+    )
     assert later["days_since_last"].tolist() == [35, 70]
     assert later["stage"].astype(str).tolist() == ["at_risk", "dormant"]
     with pytest.raises(InvalidDataError, match="before the last purchase of 2"):
@@ -99,7 +116,10 @@ def test_lifecycle_auto_thresholds_from_purchase_cycle():
     s = life_summary([0] * n, np.arange(1, n + 1), frequency=[1] * n)
     out = lifecycle(s, new_days="auto", active_days="auto", dormant_days="auto", churn_days="auto")
     assert out.attrs["thresholds"] == {
-        "new_days": 20, "active_days": 30, "dormant_days": 36, "churn_days": 38,
+        "new_days": 20,
+        "active_days": 30,
+        "dormant_days": 36,
+        "churn_days": 38,
     }
     # a mix: only churn_days derived, the rest given
     out = lifecycle(s, new_days=1, active_days=2, dormant_days=3, churn_days="auto")
@@ -148,8 +168,16 @@ def test_value_tiers_hand_computed_with_ties():
     # n = 10: A = top 2 (positions 0-1), B = next 3 (positions 2-4), C = the rest.
     # sorted: 500 a, 300 f, 90 c, 90 d, 60 j, 20 b, 10 e, 5 g, 1 h, 1 i
     assert out["tier"].astype(str).to_dict() == {
-        "a": "A", "f": "A", "c": "B", "d": "B", "j": "B",
-        "b": "C", "e": "C", "g": "C", "h": "C", "i": "C",
+        "a": "A",
+        "f": "A",
+        "c": "B",
+        "d": "B",
+        "j": "B",
+        "b": "C",
+        "e": "C",
+        "g": "C",
+        "h": "C",
+        "i": "C",
     }
     # a tie across the A/B boundary joins A: 300 and 300 at positions 1 and 2
     s2 = s.assign(monetary_total=[500.0, 20.0, 300.0, 90.0, 10.0, 300.0, 5.0, 1.0, 1.0, 60.0])
@@ -170,8 +198,10 @@ def test_value_tiers_options():
 
 
 def test_pareto_hand_computed():
-    s = pd.DataFrame({"monetary_total": [100.0, 600.0, 50.0, 200.0, 50.0]},
-                     index=pd.Index(list("abcde"), name="customer_id"))
+    s = pd.DataFrame(
+        {"monetary_total": [100.0, 600.0, 50.0, 200.0, 50.0]},
+        index=pd.Index(list("abcde"), name="customer_id"),
+    )
     curve = pareto(s)
     assert curve.index.tolist() == ["b", "d", "a", "c", "e"]
     # cumulative 600, 800, 900, 950, 1000 of 1000
@@ -288,8 +318,8 @@ def test_tag_rules_hand_checked(table):
             "lapsed_vip": "r_score <= 2 and m_score >= 4",
             "south_or_east": "region in ['south', 'east']",
             "not_north": "not region == 'north'",
-            "aov_over_150": "monetary_total / n_orders > 150",   # 150, 80, 225, NaN
-            "mid": "2 <= r_score < 5",                               # chained
+            "aov_over_150": "monetary_total / n_orders > 150",  # 150, 80, 225, NaN
+            "mid": "2 <= r_score < 5",  # chained
             "either": "n_orders > 5 or r_score == 5",
             "outside": "region not in ('north',)",
             "negated": "-m_score < -3",
@@ -298,7 +328,7 @@ def test_tag_rules_hand_checked(table):
     pd.testing.assert_frame_equal(table, before)
     assert out.index.equals(table.index)
     assert out.to_dict("list") == {
-        "high_value": [True, False, False, False],   # NaN compares False
+        "high_value": [True, False, False, False],  # NaN compares False
         "lapsed_vip": [True, False, True, False],
         "south_or_east": [False, True, True, False],
         "not_north": [False, True, True, True],
@@ -342,7 +372,9 @@ def test_tag_unknown_column_lists_available(table):
         tag(table, {"vip": "monetary >= 1000"})
     text = str(info.value)
     assert "column 'monetary'" in text
-    assert "Available columns: ['monetary_total', 'n_orders', 'r_score', 'm_score', 'region']" in text
+    assert (
+        "Available columns: ['monetary_total', 'n_orders', 'r_score', 'm_score', 'region']" in text
+    )
     assert "did you mean 'monetary_total'" in text
 
 
@@ -382,8 +414,9 @@ def test_profile_by_category_counts_net_purchases_only():
             "refund_amount": [10.0, 0.0, 0.0, 0.0, 0.0, 500.0, 0.0],
         }
     )
-    labels = pd.Series(["vip", "vip", "other"], index=pd.Index(["a", "b", "c"], name="customer_id"),
-                       name="segment")
+    labels = pd.Series(
+        ["vip", "vip", "other"], index=pd.Index(["a", "b", "c"], name="customer_id"), name="segment"
+    )
     before = orders.copy()
     out = profile(orders, labels)
     pd.testing.assert_frame_equal(orders, before)
@@ -402,8 +435,9 @@ def test_profile_by_category_counts_net_purchases_only():
 def test_profile_by_customer_attribute_counts_customers():
     orders = pd.DataFrame({"customer_id": ["a"], "amount": [1.0], "status": ["paid"]})
     labels = pd.Series([0, 0, 1, 1], index=["a", "b", "c", "d"], name="cluster")
-    customers = pd.DataFrame({"customer_id": ["a", "b", "c", "d"],
-                              "gender": ["female", "female", "male", None]})
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b", "c", "d"], "gender": ["female", "female", "male", None]}
+    )
     out = profile(orders, labels, by="gender", customers=customers)
     # overall: female 2, male 1, missing 1 of 4; cluster 0 all female -> lift 1 / 0.5 = 2
     rows = {(r.cluster, r.gender): r for r in out.itertuples()}

@@ -29,19 +29,25 @@ _ENTRY_POINTS: dict[str, str] = {
     "OrdersLoad": "io",
     "CustomersLoad": "io",
     "customer_summary": "summary",
+    "rfm_table": "rfm",
 }
 _SUBMODULES = (
+    "cli",
+    "clv",
     "datasets",
     "exceptions",
     "io",
+    "plot",
+    "rfm",
     "schema",
+    "segments",
     "summary",
 )
 
 __all__ = ["__version__", *_ENTRY_POINTS, *_SUBMODULES]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import datasets, exceptions, io, schema, summary  # noqa: F401
+    from . import cli, clv, datasets, exceptions, io, plot, rfm, schema, segments, summary  # noqa: F401
     from .io import (  # noqa: F401
         CustomersLoad,
         OrdersLoad,
@@ -50,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover
         read_customers,
         read_orders,
     )
+    from .rfm import rfm_table  # noqa: F401
     from .summary import customer_summary  # noqa: F401
 
 

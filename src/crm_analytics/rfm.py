@@ -149,7 +149,9 @@ def _first_bad(values: np.ndarray, mask: np.ndarray) -> Any:
     return example_values(values[mask], 1)[0]
 
 
-def _check_numeric(frame: pd.DataFrame, cols: Sequence[str], *, caller: str, frame_name: str) -> None:
+def _check_numeric(
+    frame: pd.DataFrame, cols: Sequence[str], *, caller: str, frame_name: str
+) -> None:
     """Raise InvalidDataError for a non-numeric or missing value in ``cols``."""
     import pandas as pd
 
@@ -336,7 +338,9 @@ def _codes(r: np.ndarray, f: np.ndarray, m: np.ndarray, bins: int) -> pd.Categor
     sep = "" if bins <= 9 else "-"
     scores = np.arange(1, bins + 1)
     rr, ff, mm = np.meshgrid(scores, scores, scores, indexing="ij")
-    names = [f"{a}{sep}{b}{sep}{c}" for a, b, c in zip(rr.ravel(), ff.ravel(), mm.ravel())]
+    names = [
+        f"{a}{sep}{b}{sep}{c}" for a, b, c in zip(rr.ravel(), ff.ravel(), mm.ravel(), strict=True)
+    ]
     codes = ((r - 1) * bins + (f - 1)) * bins + (m - 1)
     return pd.Categorical.from_codes(codes, categories=names)
 
@@ -532,7 +536,11 @@ def _check_scores(table: pd.DataFrame, bins: int, caller: str) -> dict[str, np.n
     out = {}
     for col in cols:
         s = table[col]
-        values = s.to_numpy(dtype="float64", na_value=np.nan) if pd.api.types.is_numeric_dtype(s) else None
+        values = (
+            s.to_numpy(dtype="float64", na_value=np.nan)
+            if pd.api.types.is_numeric_dtype(s)
+            else None
+        )
         bad = (
             np.ones(len(s), dtype=bool)
             if values is None
@@ -547,7 +555,9 @@ def _check_scores(table: pd.DataFrame, bins: int, caller: str) -> dict[str, np.n
     return out
 
 
-def _rule_mask(spec: Any, dims: Mapping[str, np.ndarray], codes: np.ndarray, name: str, caller: str, bins: int) -> np.ndarray:
+def _rule_mask(
+    spec: Any, dims: Mapping[str, np.ndarray], codes: np.ndarray, name: str, caller: str, bins: int
+) -> np.ndarray:
     """Boolean mask over grid cells for one custom rule."""
     if isinstance(spec, str) or (
         isinstance(spec, Sequence) and all(isinstance(c, str) for c in spec)
@@ -593,7 +603,7 @@ def _custom_grid(mapping: Mapping[str, Any], bins: int, caller: str) -> np.ndarr
     rr, ff, mm = (a.ravel() for a in np.meshgrid(scores, scores, scores, indexing="ij"))
     dims = {"r": rr, "f": ff, "m": mm, "fm": (ff + mm + 1) // 2}
     sep = "" if bins <= 9 else "-"
-    codes = np.array([f"{a}{sep}{b}{sep}{c}" for a, b, c in zip(rr, ff, mm)])
+    codes = np.array([f"{a}{sep}{b}{sep}{c}" for a, b, c in zip(rr, ff, mm, strict=True)])
     names = list(mapping)
     masks = np.stack(
         [_rule_mask(mapping[n], dims, codes, n, caller, bins) for n in names]
@@ -623,7 +633,11 @@ def _cn8_threshold(values: np.ndarray, spec: Any, key: str, caller: str) -> floa
         if len(values) == 0:
             return float("nan")
         return float(np.mean(values) if spec == "mean" else np.median(values))
-    if isinstance(spec, bool) or not isinstance(spec, (int, float, np.number)) or not math.isfinite(spec):
+    if (
+        isinstance(spec, bool)
+        or not isinstance(spec, (int, float, np.number))
+        or not math.isfinite(spec)
+    ):
         raise InvalidDataError(
             f"{caller}: threshold[{key!r}] must be 'mean', 'median' or a number, got {spec!r}."
         )
@@ -851,8 +865,10 @@ def segment_summary(table: pd.DataFrame, *, segment_col: str = "segment") -> pd.
     for col in need:
         if col not in table.columns:
             guess = nearest(col, table.columns)
-            hint = f"pass segment_col={guess!r}" if col == segment_col and guess else (
-                "score the customers first with crm.rfm_table(data)"
+            hint = (
+                f"pass segment_col={guess!r}"
+                if col == segment_col and guess
+                else ("score the customers first with crm.rfm_table(data)")
             )
             raise ColumnNotFoundError(
                 f"{caller}: column {col!r} not found in `table`.\n"

@@ -48,7 +48,9 @@ LIFECYCLE_STAGES: tuple[str, ...] = ("new", "active", "at_risk", "dormant", "chu
 
 
 # --- shared checks -----------------------------------------------------------------------
-def _need(frame: pd.DataFrame, cols: Sequence[str], *, caller: str, frame_name: str, hint: str) -> None:
+def _need(
+    frame: pd.DataFrame, cols: Sequence[str], *, caller: str, frame_name: str, hint: str
+) -> None:
     present = list(frame.columns)
     for col in cols:
         if col not in present:
@@ -119,7 +121,12 @@ def _auto_thresholds(summary: pd.DataFrame, caller: str) -> dict[str, int]:
     def q(p: float) -> int:
         return max(1, math.ceil(gaps[order][min(np.searchsorted(cum, p), len(cum) - 1)]))
 
-    return {"new_days": q(0.5), "active_days": q(0.75), "dormant_days": q(0.9), "churn_days": q(0.95)}
+    return {
+        "new_days": q(0.5),
+        "active_days": q(0.75),
+        "dormant_days": q(0.9),
+        "churn_days": q(0.95),
+    }
 
 
 def lifecycle(
@@ -237,9 +244,8 @@ def lifecycle(
                 f"summary at that date: crm.customer_summary(orders, as_of=...)."
             )
     span = (
-        (summary["last_purchase"].dt.normalize() - summary["first_purchase"].dt.normalize())
-        .dt.days.to_numpy(dtype="float64", na_value=np.nan)
-    )
+        summary["last_purchase"].dt.normalize() - summary["first_purchase"].dt.normalize()
+    ).dt.days.to_numpy(dtype="float64", na_value=np.nan)
     if np.isnan(span).any():
         bad = np.isnan(span)
         raise InvalidDataError(
@@ -260,8 +266,10 @@ def lifecycle(
         if isinstance(value, str) and value == "auto":
             # raised where needed to stay above the threshold before it
             th[name] = max([auto[name]] + [v + 1 for v in th.values()])
-        elif isinstance(value, bool) or not isinstance(value, (int, np.integer, float)) or not (
-            math.isfinite(value) and value >= 0
+        elif (
+            isinstance(value, bool)
+            or not isinstance(value, (int, np.integer, float))
+            or not (math.isfinite(value) and value >= 0)
         ):
             raise InvalidDataError(
                 f"{caller}: {name} must be a number of days (>= 0) or 'auto', got {value!r}."
@@ -269,7 +277,7 @@ def lifecycle(
         else:
             th[name] = value  # type: ignore[assignment]
     names = list(th)
-    for a, b in zip(names, names[1:]):
+    for a, b in zip(names, names[1:], strict=False):
         if not th[a] < th[b]:
             raise InvalidDataError(
                 f"{caller}: thresholds must increase: new_days < active_days < dormant_days "
@@ -375,7 +383,12 @@ def value_tiers(
     _need(summary, [by], caller=caller, frame_name="summary", hint="pass by= a value column.")
     values = _numeric(summary, by, caller=caller, frame_name="summary")
     sh = np.asarray(shares, dtype="float64")
-    if sh.ndim != 1 or len(sh) == 0 or (sh <= 0).any() or not math.isclose(sh.sum(), 1.0, abs_tol=1e-9):
+    if (
+        sh.ndim != 1
+        or len(sh) == 0
+        or (sh <= 0).any()
+        or not math.isclose(sh.sum(), 1.0, abs_tol=1e-9)
+    ):
         raise InvalidDataError(
             f"{caller}: shares must be positive and add up to 1, got {tuple(shares)} "
             f"(sum {float(np.sum(sh)):.4g})."
@@ -469,9 +482,7 @@ def pareto(summary: pd.DataFrame, *, by: str = "monetary_total", top: float = 0.
     )
     out.attrs["top"] = float(top)
     out.attrs["top_share"] = share
-    out.attrs["headline"] = (
-        f"The top {top:.0%} of customers bring {share:.1%} of revenue."
-    )
+    out.attrs["headline"] = f"The top {top:.0%} of customers bring {share:.1%} of revenue."
     return out
 
 
@@ -559,7 +570,9 @@ def cluster(
     if not features:
         raise InvalidDataError(f"{caller}: features must name at least one column.")
     _need(summary, features, caller=caller, frame_name="summary", hint=_SUMMARY_HINT)
-    x = np.column_stack([_numeric(summary, f, caller=caller, frame_name="summary") for f in features])
+    x = np.column_stack(
+        [_numeric(summary, f, caller=caller, frame_name="summary") for f in features]
+    )
     n = len(x)
     z = x.copy()
     for j in range(z.shape[1]):  # a loop over features
@@ -724,14 +737,16 @@ class _Evaluator:
         if isinstance(node, ast.BinOp):
             op = _ARITH.get(type(node.op))
             if op is None:
-                raise self.fail(node, _describe(node) if isinstance(node.op, ast.Pow) else "an operator")
+                raise self.fail(
+                    node, _describe(node) if isinstance(node.op, ast.Pow) else "an operator"
+                )
             left = self._as_number(self.visit(node.left), node.left)
             right = self._as_number(self.visit(node.right), node.right)
             return op(left, right)
         if isinstance(node, ast.Compare):
             left = self.visit(node.left)
             result = None
-            for op_node, comp in zip(node.ops, node.comparators):
+            for op_node, comp in zip(node.ops, node.comparators, strict=True):
                 right = self.visit(comp)
                 if isinstance(op_node, (ast.In, ast.NotIn)):
                     if not isinstance(right, list):
@@ -770,8 +785,10 @@ class _Evaluator:
     def _as_number(self, value: Any, node: ast.AST) -> Any:
         import pandas as pd
 
-        if isinstance(value, (str, list)) or value is None or (
-            isinstance(value, pd.Series) and not pd.api.types.is_numeric_dtype(value)
+        if (
+            isinstance(value, (str, list))
+            or value is None
+            or (isinstance(value, pd.Series) and not pd.api.types.is_numeric_dtype(value))
         ):
             raise _RuleError(
                 f"{self.caller}: rule {self.name!r} ({self.text!r}): arithmetic needs numbers, "
@@ -940,13 +957,17 @@ def profile(
     if by in orders.columns:
         roles = {"customer_col": customer_col, "amount_col": amount_col}
         check_columns(list(orders.columns), roles, caller=caller, frame_name="orders")
-        amount = _numeric(orders.set_index(customer_col), amount_col, caller=caller, frame_name="orders")
+        amount = _numeric(
+            orders.set_index(customer_col), amount_col, caller=caller, frame_name="orders"
+        )
         if refund_col is not None and refund_col in orders.columns:
             refund = orders[refund_col].to_numpy(dtype="float64", na_value=0.0)
             amount = amount - np.nan_to_num(refund)
         keep = amount > 0
         if status_col is not None and status_col in orders.columns:
-            keep &= (orders[status_col] == schema.PURCHASE_STATUS).to_numpy(dtype=bool, na_value=False)
+            keep &= (orders[status_col] == schema.PURCHASE_STATUS).to_numpy(
+                dtype=bool, na_value=False
+            )
         keys = orders[customer_col].to_numpy()[keep]
         seg = lab.reindex(pd.Index(keys))
         work = pd.DataFrame(
@@ -966,7 +987,11 @@ def profile(
         cols = list(orders.columns) + (list(customers.columns) if customers is not None else [])
         guess = nearest(by, cols)
         extra = f" Did you mean by={guess!r}?" if guess else ""
-        where = "`orders` or `customers`" if customers is not None else "`orders` (and no `customers` given)"
+        where = (
+            "`orders` or `customers`"
+            if customers is not None
+            else "`orders` (and no `customers` given)"
+        )
         raise ColumnNotFoundError(
             f"{caller}: column {by!r} (by) not found in {where}.\n"
             f"Available columns: {cols}.\nHint: pass by= one of them, or customers= a table "

@@ -81,7 +81,10 @@ def rfm_heatmap(
         label = "mean monetary_total"
     ax = get_ax(ax, figsize=(6.5, 5.0))
     image = ax.imshow(
-        np.ma.masked_invalid(grid), origin="lower", cmap=cmap, aspect="auto",
+        np.ma.masked_invalid(grid),
+        origin="lower",
+        cmap=cmap,
+        aspect="auto",
         extent=(0.5, bins + 0.5, 0.5, bins + 0.5),
     )
     ax.figure.colorbar(image, ax=ax, label=label)
@@ -94,7 +97,9 @@ def rfm_heatmap(
         for i in range(bins):
             for j in range(bins):
                 if np.isfinite(grid[i, j]):
-                    ax.text(j + 1, i + 1, f"{grid[i, j]:,.0f}", ha="center", va="center", fontsize=8)
+                    ax.text(
+                        j + 1, i + 1, f"{grid[i, j]:,.0f}", ha="center", va="center", fontsize=8
+                    )
     return ax
 
 
@@ -134,7 +139,10 @@ def segment_bars(
     """
     caller = "segment_bars"
     check_choice(
-        value, ("customers", "revenue", "customer_share", "revenue_share"), name="value", caller=caller
+        value,
+        ("customers", "revenue", "customer_share", "revenue_share"),
+        name="value",
+        caller=caller,
     )
     _need(summary, [value], caller=caller, made_by="crm.rfm.segment_summary")
     ax = get_ax(ax, figsize=(7.0, 0.45 * len(summary) + 1.5))
@@ -249,8 +257,10 @@ def cluster_profile(result: Any, *, ax: Any = None) -> Any:
     k = len(prof)
     width = 0.8 / max(k, 1)
     x = np.arange(len(features))
-    for i, (label, n) in enumerate(zip(prof.index, counts)):
-        ax.bar(x + (i - (k - 1) / 2) * width, rel[i], width=width, label=f"cluster {label} ({n:,.0f})")
+    for i, (label, n) in enumerate(zip(prof.index, counts, strict=True)):
+        ax.bar(
+            x + (i - (k - 1) / 2) * width, rel[i], width=width, label=f"cluster {label} ({n:,.0f})"
+        )
     ax.axhline(1.0, color="grey", linewidth=1, linestyle="--")
     ax.set_xticks(x, labels=features)
     ax.set_ylabel("mean relative to all customers")
