@@ -76,7 +76,9 @@ def lifetimes_summary(orders: pd.DataFrame) -> pd.DataFrame:
     with warnings.catch_warnings():
         from lifetimes.utils import summary_data_from_transaction_data
 
-        return summary_data_from_transaction_data(orders, "customer_id", "order_time", "amount", freq="D")
+        return summary_data_from_transaction_data(
+            orders, "customer_id", "order_time", "amount", freq="D"
+        )
 
 
 def timed(fn: Callable[[], object], repeat: int) -> float:
@@ -97,8 +99,10 @@ def main() -> None:
     args = parser.parse_args()
 
     orders = make_orders(args.orders, args.customers)
-    print(f"{len(orders):,} orders, {orders['customer_id'].nunique():,} customers; "
-          f"Python {platform.python_version()}, pandas {pd.__version__}, {platform.machine()}")
+    print(
+        f"{len(orders):,} orders, {orders['customer_id'].nunique():,} customers; "
+        f"Python {platform.python_version()}, pandas {pd.__version__}, {platform.machine()}"
+    )
     cases: dict[str, Callable[[], object]] = {
         "crm.customer_summary (pandas)": lambda: crm.customer_summary(orders),
     }

@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 
 
-
 @pytest.fixture
 def tiny_orders() -> pd.DataFrame:
     """Five customers, hand-checked (as_of = 2024-03-31, the last order).
@@ -33,7 +32,15 @@ def tiny_orders() -> pd.DataFrame:
     ]
     df = pd.DataFrame(
         rows,
-        columns=["order_id", "customer_id", "order_time", "amount", "status", "refund_amount", "quantity"],
+        columns=[
+            "order_id",
+            "customer_id",
+            "order_time",
+            "amount",
+            "status",
+            "refund_amount",
+            "quantity",
+        ],
     )
     df["order_time"] = pd.to_datetime(df["order_time"], format="%Y-%m-%d %H:%M")
     return df

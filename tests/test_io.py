@@ -66,7 +66,9 @@ def test_taobao_gb18030_export(taobao_file: Path) -> None:
 
 def test_rejected_rows_are_the_input_rows_unchanged(taobao_file: Path) -> None:
     load = crm.load_orders(taobao_file)
-    raw = pd.read_csv(taobao_file, encoding="gb18030", dtype=str, keep_default_na=False, index_col=False)
+    raw = pd.read_csv(
+        taobao_file, encoding="gb18030", dtype=str, keep_default_na=False, index_col=False
+    )
     assert list(load.rejected.index) == [5, 6, 7]
     pd.testing.assert_frame_equal(load.rejected.drop(columns="reason"), raw.loc[[5, 6, 7]])
 
@@ -119,7 +121,9 @@ def test_jd_order_total_is_split_over_lines() -> None:
     o = load.orders
     # order 2001 pays 90 for lines worth 40*1 and 25*2: 90*40/90 = 40, 90*50/90 = 50
     assert o["amount"].tolist() == pytest.approx([40.0, 50.0, 30.0])
-    assert o.groupby("order_id")["amount"].sum().to_dict() == pytest.approx({"2001": 90.0, "2002": 30.0})
+    assert o.groupby("order_id")["amount"].sum().to_dict() == pytest.approx(
+        {"2001": 90.0, "2002": 30.0}
+    )
     assert o["status"].astype(str).tolist() == ["paid", "paid", "unpaid"]
     assert o["unit_price"].tolist() == [40.0, 25.0, 30.0]
 
@@ -153,7 +157,11 @@ def test_shopify_line_items_and_time_zones() -> None:
             "Email": ["ann@example.com", "ann@example.com", "bob@example.com"],
             "Financial Status": ["partially_refunded", "", "pending"],
             "Paid at": ["2024-03-01 23:30:00 +0800", "", ""],
-            "Created at": ["2024-03-01 23:30:00 +0800", "2024-03-01 23:30:00 +0800", "2024-03-02 10:00:00 -0500"],
+            "Created at": [
+                "2024-03-01 23:30:00 +0800",
+                "2024-03-01 23:30:00 +0800",
+                "2024-03-02 10:00:00 -0500",
+            ],
             "Total": ["100.00", "", "20.00"],
             "Refunded Amount": ["10.00", "", "0.00"],
             "Lineitem name": ["Mug", "Tea", "Cap"],
@@ -182,7 +190,9 @@ def test_shopify_line_items_and_time_zones() -> None:
 def test_aware_column_converted_to_shop_zone() -> None:
     # 23:30 and 00:30 Asia/Shanghai: two local days, one UTC day
     utc = pd.to_datetime(["2024-01-01 15:30", "2024-01-01 16:30"]).tz_localize("UTC")
-    frame = pd.DataFrame({"order_id": ["1", "2"], "customer_id": ["a", "a"], "order_time": utc, "amount": [1.0, 2.0]})
+    frame = pd.DataFrame(
+        {"order_id": ["1", "2"], "customer_id": ["a", "a"], "order_time": utc, "amount": [1.0, 2.0]}
+    )
     o = crm.read_orders(frame, tz="Asia/Shanghai")
     assert o["order_time"].dt.day.tolist() == [1, 2]
     assert o["order_time"].dt.tz is None
@@ -231,7 +241,12 @@ def test_mixed_date_formats_in_one_column_do_not_shift_each_other() -> None:
         "--",
     ]
     frame = pd.DataFrame(
-        {"order_id": [str(i) for i in range(9)], "customer_id": ["c"] * 9, "order_time": times, "amount": [1.0] * 9}
+        {
+            "order_id": [str(i) for i in range(9)],
+            "customer_id": ["c"] * 9,
+            "order_time": times,
+            "amount": [1.0] * 9,
+        }
     )
     load = crm.load_orders(frame)
     assert load.orders["order_time"].tolist() == [
@@ -270,7 +285,12 @@ def test_negative_amounts_are_refunds_netted_against_their_order() -> None:
 
 def test_negative_row_covering_the_order_makes_it_refunded() -> None:
     frame = pd.DataFrame(
-        {"order_id": ["A", "A"], "customer_id": ["u", "u"], "order_time": ["2024-01-01", "2024-01-02"], "amount": [40, -40]}
+        {
+            "order_id": ["A", "A"],
+            "customer_id": ["u", "u"],
+            "order_time": ["2024-01-01", "2024-01-02"],
+            "amount": [40, -40],
+        }
     )
     o = crm.read_orders(frame)
     assert o["status"].astype(str).tolist() == ["refunded", "refunded"]
@@ -292,7 +312,9 @@ def test_unknown_status_rejected_and_status_map_fixes_it() -> None:
 
 # --------------------------------------------------------------------------- columns and errors
 def test_missing_required_column_names_it_and_the_nearest_header() -> None:
-    frame = pd.DataFrame({"order_id": ["1"], "customr": ["a"], "order_time": ["2024-01-01"], "amount": ["1"]})
+    frame = pd.DataFrame(
+        {"order_id": ["1"], "customr": ["a"], "order_time": ["2024-01-01"], "amount": ["1"]}
+    )
     with pytest.raises(ColumnNotFoundError) as info:
         crm.read_orders(frame)
     message = str(info.value)
@@ -304,9 +326,27 @@ def test_missing_required_column_names_it_and_the_nearest_header() -> None:
 
 
 def test_mapping_override_in_either_direction_and_own_order_ids() -> None:
-    frame = pd.DataFrame({"Buyer Nick": ["a", "b"], "When": ["2024-01-01", "2024-01-02"], "Paid": ["1", "2"]})
-    a = crm.read_orders(frame, mapping={"customer_id": "Buyer Nick", "order_time": "When", "amount": "Paid", "order_id": None})
-    b = crm.read_orders(frame, mapping={"Buyer Nick": "customer_id", "When": "order_time", "Paid": "amount", "order_id": None})
+    frame = pd.DataFrame(
+        {"Buyer Nick": ["a", "b"], "When": ["2024-01-01", "2024-01-02"], "Paid": ["1", "2"]}
+    )
+    a = crm.read_orders(
+        frame,
+        mapping={
+            "customer_id": "Buyer Nick",
+            "order_time": "When",
+            "amount": "Paid",
+            "order_id": None,
+        },
+    )
+    b = crm.read_orders(
+        frame,
+        mapping={
+            "Buyer Nick": "customer_id",
+            "When": "order_time",
+            "Paid": "amount",
+            "order_id": None,
+        },
+    )
     pd.testing.assert_frame_equal(a, b)
     assert a["order_id"].tolist() == ["0", "1"]
     with pytest.raises(ColumnNotFoundError, match="did you mean 'Buyer Nick'"):
@@ -384,7 +424,9 @@ def test_polars_frame_as_source() -> None:
 
 
 def test_input_frame_is_not_mutated(taobao_file: Path) -> None:
-    frame = pd.read_csv(taobao_file, encoding="gb18030", dtype=str, keep_default_na=False, index_col=False)
+    frame = pd.read_csv(
+        taobao_file, encoding="gb18030", dtype=str, keep_default_na=False, index_col=False
+    )
     before = frame.copy(deep=True)
     crm.load_orders(frame)
     pd.testing.assert_frame_equal(frame, before)
@@ -409,7 +451,12 @@ def test_pseudonymize_is_keyed_stable_and_drops_personal_columns(taobao_file: Pa
 
 def test_pseudonymized_customers_join_orders() -> None:
     orders = pd.DataFrame(
-        {"order_id": ["1"], "customer_id": ["tb_anna"], "order_time": ["2024-01-01"], "amount": ["5"]}
+        {
+            "order_id": ["1"],
+            "customer_id": ["tb_anna"],
+            "order_time": ["2024-01-01"],
+            "amount": ["5"],
+        }
     )
     customers = pd.DataFrame({"会员名": ["tb_anna"], "性别": ["女"], "手机号": ["13800000000"]})
     o = crm.read_orders(orders, pseudonymize="secret")

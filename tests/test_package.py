@@ -46,7 +46,10 @@ def test_version() -> None:
 
 def test_command_line_summary_of_the_sample() -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "crm_analytics", "summary"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "crm_analytics", "summary"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert "platform taobao, encoding gb18030, 9,243 rows -> 9,236 orders, 7 rejected" in out
     assert "rejected: missing customer id" in out

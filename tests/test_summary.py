@@ -32,7 +32,12 @@ def test_tiny_orders_by_hand(tiny_orders: pd.DataFrame) -> None:
     assert a["T"] == 90  # 2024-01-01 -> 2024-03-31
     assert a["monetary_value"] == pytest.approx((50 + 50) / 2)  # repeat days: 50 and 50
     b = s.loc["b"]
-    assert (b["n_orders"], b["monetary_total"], b["frequency"], b["monetary_value"]) == (1, 80.0, 0, 0.0)
+    assert (b["n_orders"], b["monetary_total"], b["frequency"], b["monetary_value"]) == (
+        1,
+        80.0,
+        0,
+        0.0,
+    )
     c = s.loc["c"]
     assert (c["days_since_last"], c["T"], c["recency"]) == (0, 0.0, 0.0)
     e = s.loc["e"]
@@ -60,7 +65,9 @@ def test_as_of_truncates_later_purchases(tiny_orders: pd.DataFrame) -> None:
     assert s.loc["a", "days_since_last"] == 16  # 2024-01-15 -> 2024-01-31
 
 
-def test_without_status_or_refund_columns_every_row_is_a_purchase(tiny_orders: pd.DataFrame) -> None:
+def test_without_status_or_refund_columns_every_row_is_a_purchase(
+    tiny_orders: pd.DataFrame,
+) -> None:
     bare = tiny_orders.drop(columns=["status", "refund_amount"])
     s = crm.customer_summary(bare)
     assert "d" in s.index
@@ -71,7 +78,9 @@ def test_custom_column_names_keep_the_callers_key_name(tiny_orders: pd.DataFrame
     renamed = tiny_orders.rename(
         columns={"customer_id": "buyer", "order_time": "ts", "amount": "paid", "order_id": "no"}
     )
-    s = crm.customer_summary(renamed, customer_col="buyer", time_col="ts", amount_col="paid", order_col="no")
+    s = crm.customer_summary(
+        renamed, customer_col="buyer", time_col="ts", amount_col="paid", order_col="no"
+    )
     assert s.index.name == "buyer"
     pd.testing.assert_frame_equal(
         s.rename_axis("customer_id"), crm.customer_summary(tiny_orders), check_names=True
@@ -109,7 +118,14 @@ def test_bad_freq() -> None:
 def test_tz_aware_times_count_days_in_their_zone() -> None:
     # 23:30 and 00:30 in Shanghai: two local days (one day in UTC)
     local = pd.to_datetime(["2024-01-01 23:30", "2024-01-02 00:30"]).tz_localize("Asia/Shanghai")
-    orders = pd.DataFrame({"order_id": ["1", "2"], "customer_id": ["a", "a"], "order_time": local, "amount": [1.0, 1.0]})
+    orders = pd.DataFrame(
+        {
+            "order_id": ["1", "2"],
+            "customer_id": ["a", "a"],
+            "order_time": local,
+            "amount": [1.0, 1.0],
+        }
+    )
     assert crm.customer_summary(orders)["frequency"].iloc[0] == 1.0
 
 
@@ -132,7 +148,9 @@ def test_btyd_columns_equal_lifetimes_on_cdnow(freq: str) -> None:
     assert list(ours.index) == list(theirs.index)
     for col in ("frequency", "recency", "T"):
         np.testing.assert_array_equal(ours[col].to_numpy(), theirs[col].to_numpy())
-    np.testing.assert_allclose(ours["monetary_value"], theirs["monetary_value"], rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(
+        ours["monetary_value"], theirs["monetary_value"], rtol=1e-12, atol=1e-9
+    )
 
 
 # --------------------------------------------------------------------------- engines
@@ -152,14 +170,18 @@ def test_engines_give_the_same_summary_on_the_sample() -> None:
     expected = crm.customer_summary(orders)
     for name, native in _engines(orders).items():
         got = crm.customer_summary(native)
-        pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_index_type=False, obj=name)
+        pd.testing.assert_frame_equal(
+            got, expected, check_dtype=False, check_index_type=False, obj=name
+        )
 
 
 def test_engines_weekly_with_as_of(tiny_orders: pd.DataFrame) -> None:
     expected = crm.customer_summary(tiny_orders, freq="W", as_of="2024-03-15")
     for name, native in _engines(tiny_orders).items():
         got = crm.customer_summary(native, freq="W", as_of="2024-03-15")
-        pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_index_type=False, obj=name)
+        pd.testing.assert_frame_equal(
+            got, expected, check_dtype=False, check_index_type=False, obj=name
+        )
 
 
 # --------------------------------------------------------------------------- properties
@@ -189,7 +211,9 @@ def test_summary_invariants(rows: list[tuple]) -> None:
             "order_time": [start + pd.Timedelta(days=r[1], seconds=r[2]) for r in rows],
             "amount": [round(r[3], 2) for r in rows],
             "status": [r[4] for r in rows],
-            "refund_amount": [round(r[3] * r[5], 2) if r[4] in ("paid", "refunded") else 0.0 for r in rows],
+            "refund_amount": [
+                round(r[3] * r[5], 2) if r[4] in ("paid", "refunded") else 0.0 for r in rows
+            ],
             "quantity": [r[6] for r in rows],
         }
     )

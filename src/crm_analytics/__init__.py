@@ -30,6 +30,7 @@ _ENTRY_POINTS: dict[str, str] = {
     "CustomersLoad": "io",
     "customer_summary": "summary",
     "rfm_table": "rfm",
+    "fit_clv": "clv",
 }
 _SUBMODULES = (
     "cli",
@@ -48,6 +49,7 @@ __all__ = ["__version__", *_ENTRY_POINTS, *_SUBMODULES]
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import cli, clv, datasets, exceptions, io, plot, rfm, schema, segments, summary  # noqa: F401
+    from .clv import fit_clv  # noqa: F401
     from .io import (  # noqa: F401
         CustomersLoad,
         OrdersLoad,

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1, logsumexp
+from scipy.special import betainc, betaln, digamma, expit, gammaln, hyp2f1
 
 _GL_FIT = np.polynomial.legendre.leggauss(48)
 _GL_PRED = np.polynomial.legendre.leggauss(96)

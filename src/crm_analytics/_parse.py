@@ -110,7 +110,9 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, bad
 
 
-def parse_datetime(values: pd.Series, *, tz: str | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
+def parse_datetime(
+    values: pd.Series, *, tz: str | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Timestamps in the many forms exports use, stored naive in the shop's zone.
 
     Accepted: ``2024/3/5 14:22:01``, ISO 8601 (with ``T``, fractions, offsets),
@@ -148,7 +150,9 @@ def parse_datetime(values: pd.Series, *, tz: str | None = None) -> tuple[pd.Seri
         if tz:
             off = parts["off"].fillna("Z")
             sign = np.where(off.str.startswith("-"), -1, 1)
-            digits = off.str.replace(r"[^0-9]", "", regex=True).str.pad(4, side="right", fillchar="0")
+            digits = off.str.replace(r"[^0-9]", "", regex=True).str.pad(
+                4, side="right", fillchar="0"
+            )
             hours = pd.to_numeric(digits.str[:2], errors="coerce").fillna(0).to_numpy()
             minutes = pd.to_numeric(digits.str[2:4], errors="coerce").fillna(0).to_numpy()
             offset = pd.to_timedelta(sign * (hours * 60 + minutes), unit="min")

@@ -86,7 +86,9 @@ def check_datetime_dtype(dtype: Any, col: str, *, caller: str, frame_name: str =
     import narwhals as nw
 
     ok = False
-    if isinstance(dtype, nw.dtypes.DType) or (isinstance(dtype, type) and issubclass(dtype, nw.dtypes.DType)):
+    if isinstance(dtype, nw.dtypes.DType) or (
+        isinstance(dtype, type) and issubclass(dtype, nw.dtypes.DType)
+    ):
         ok = dtype == nw.Datetime or dtype == nw.Date
     else:
         import pandas as pd

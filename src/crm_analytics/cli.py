@@ -112,7 +112,12 @@ def summary_text(
     paid = orders[orders[schema.STATUS] == schema.PAID]
     net = paid[schema.AMOUNT] - paid[schema.REFUND_AMOUNT]
     month = paid[schema.ORDER_TIME].dt.to_period("M")
-    monthly = pd.DataFrame({"sales": net.groupby(month).sum(), "buyers": paid.groupby(month)[schema.CUSTOMER_ID].nunique()})
+    monthly = pd.DataFrame(
+        {
+            "sales": net.groupby(month).sum(),
+            "buyers": paid.groupby(month)[schema.CUSTOMER_ID].nunique(),
+        }
+    )
     add("")
     add(f"Monthly sales (last {months}):")
     add(f"  {'month':<8s} {'sales':>14s} {'buyers':>7s} {'per buyer':>10s}")
@@ -144,10 +149,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command")
     p_sum = sub.add_parser("summary", help="load an orders export and print a summary")
     p_sum.add_argument("source", nargs="?", help="orders export (default: the bundled sample)")
-    p_sum.add_argument("--platform", default="auto", help="taobao, jd, douyin, shopify, generic or auto")
+    p_sum.add_argument(
+        "--platform", default="auto", help="taobao, jd, douyin, shopify, generic or auto"
+    )
     p_sum.add_argument("--as-of", default=None, help="observation date (default: latest order)")
     p_sum.add_argument("--months", type=int, default=6, help="recent months of sales to list")
-    p_sum.add_argument("--pseudonymize", default=None, metavar="KEY", help="hash customer ids with KEY")
+    p_sum.add_argument(
+        "--pseudonymize", default=None, metavar="KEY", help="hash customer ids with KEY"
+    )
     args = parser.parse_args(argv)
     if args.command in (None, "summary"):
         text = summary_text(

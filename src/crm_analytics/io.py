@@ -66,7 +66,18 @@ _PERSONAL_PATTERN = re.compile(
     re.IGNORECASE,
 )
 _TRUE = {"yes", "y", "true", "t", "1", "是", "subscribed", "opted in", "opt in"}
-_FALSE = {"no", "n", "false", "f", "0", "否", "unsubscribed", "not subscribed", "not_subscribed", "opted out"}
+_FALSE = {
+    "no",
+    "n",
+    "false",
+    "f",
+    "0",
+    "否",
+    "unsubscribed",
+    "not subscribed",
+    "not_subscribed",
+    "opted out",
+}
 _GENDER = {
     "f": "female", "female": "female", "woman": "female", "w": "female", "女": "female", "女性": "female", "2": "female",
     "m": "male", "male": "male", "man": "male", "男": "male", "男性": "male", "1": "male",
@@ -334,7 +345,9 @@ def load_orders(
     """
     caller = "load_orders"
     check_choice(platform, PLATFORMS, name="platform", caller=caller)
-    raw, used_encoding = _read_source(source, encoding=encoding, sheet_name=sheet_name, caller=caller)
+    raw, used_encoding = _read_source(
+        source, encoding=encoding, sheet_name=sheet_name, caller=caller
+    )
     work = _clean_frame(raw)
     profile = _choose_profile("orders", list(work.columns), platform)
     spec = profile["orders"]
@@ -607,7 +620,9 @@ def load_customers(
     """
     caller = "load_customers"
     check_choice(platform, PLATFORMS, name="platform", caller=caller)
-    raw, used_encoding = _read_source(source, encoding=encoding, sheet_name=sheet_name, caller=caller)
+    raw, used_encoding = _read_source(
+        source, encoding=encoding, sheet_name=sheet_name, caller=caller
+    )
     work = _clean_frame(raw)
     profile = _choose_profile("customers", list(work.columns), platform)
     spec = profile.get("customers") or _load_profile("generic")["customers"]
@@ -671,7 +686,9 @@ def load_customers(
         else:
             notes.append("no age: pass as_of= (the table has no signup or update time)")
     customers = _order_columns(customers, schema.CUSTOMER_COLUMNS)
-    extras = _extra_columns(work, keep, cols, spec, pseudonymize, keep_personal, set(customers.columns))
+    extras = _extra_columns(
+        work, keep, cols, spec, pseudonymize, keep_personal, set(customers.columns)
+    )
     customers = pd.concat([customers, extras], axis=1)
     if pseudonymize is not None:
         customers[schema.CUSTOMER_ID] = _pseudonymize(customers[schema.CUSTOMER_ID], pseudonymize)
@@ -981,7 +998,9 @@ def _map_status(
     return mapped.fillna(schema.PAID).astype(object), bad, blank
 
 
-def _allocate_order_level(order_values: pd.Series, order_id: pd.Series, line_value: Any) -> pd.Series:
+def _allocate_order_level(
+    order_values: pd.Series, order_id: pd.Series, line_value: Any
+) -> pd.Series:
     """Split a per-order value repeated (or given once) on line rows over the lines."""
     total = order_values.groupby(order_id, sort=False).transform("first")
     size = order_id.groupby(order_id, sort=False).transform("size")
@@ -1022,11 +1041,15 @@ def _net_negative_amounts(out: pd.DataFrame) -> list[str]:
     base_sum = base.groupby(order, sort=False).transform("sum")
     rows = pd.Series(positive, index=out.index).groupby(order, sort=False).transform("sum")
     matched = negative & (rows > 0).to_numpy()
-    share = np.where(base_sum > 0, base / base_sum.where(base_sum > 0, 1.0), 1.0 / rows.clip(lower=1))
+    share = np.where(
+        base_sum > 0, base / base_sum.where(base_sum > 0, 1.0), 1.0 / rows.clip(lower=1)
+    )
     add = np.where(positive & (per_order > 0).to_numpy(), per_order * share, 0.0)
     out[schema.REFUND_AMOUNT] = out[schema.REFUND_AMOUNT].to_numpy() + add
     out.loc[negative, schema.STATUS] = schema.REFUNDED
-    out.loc[negative, schema.REFUND_AMOUNT] = np.where(matched[negative], 0.0, refund_value[negative])
+    out.loc[negative, schema.REFUND_AMOUNT] = np.where(
+        matched[negative], 0.0, refund_value[negative]
+    )
     out.loc[negative, schema.AMOUNT] = 0.0
     n_neg, n_matched = int(negative.sum()), int(matched.sum())
     return [
@@ -1104,7 +1127,10 @@ def _pseudonymize(ids: pd.Series, key: str | bytes) -> pd.Series:
     secret = key.encode("utf-8") if isinstance(key, str) else bytes(key)
     codes, uniques = pd.factorize(ids, use_na_sentinel=True)
     hashed = np.array(
-        [hmac.new(secret, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:20] for u in uniques],
+        [
+            hmac.new(secret, str(u).encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+            for u in uniques
+        ],
         dtype=object,
     )
     values = np.where(codes >= 0, hashed[np.maximum(codes, 0)] if len(hashed) else None, None)
@@ -1114,7 +1140,9 @@ def _pseudonymize(ids: pd.Series, key: str | bytes) -> pd.Series:
 def _age_reference(customers: pd.DataFrame, as_of: Any) -> pd.Timestamp | None:
     if as_of is not None:
         return pd.Timestamp(as_of)
-    times = [customers[c].max() for c in (schema.UPDATED_TIME, schema.SIGNUP_TIME) if c in customers]
+    times = [
+        customers[c].max() for c in (schema.UPDATED_TIME, schema.SIGNUP_TIME) if c in customers
+    ]
     times = [t for t in times if pd.notna(t)]
     return max(times) if times else None
 

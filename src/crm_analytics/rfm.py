@@ -536,16 +536,13 @@ def _check_scores(table: pd.DataFrame, bins: int, caller: str) -> dict[str, np.n
     out = {}
     for col in cols:
         s = table[col]
-        values = (
-            s.to_numpy(dtype="float64", na_value=np.nan)
-            if pd.api.types.is_numeric_dtype(s)
-            else None
-        )
-        bad = (
-            np.ones(len(s), dtype=bool)
-            if values is None
-            else ~((values >= 1) & (values <= bins) & (values == np.round(values)))
-        )
+        if not pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s):
+            raise InvalidDataError(
+                f"{caller}: column {col!r} must hold whole scores 1..{bins}, got {s.dtype}. "
+                f"Score the customers with crm.rfm_table(data)."
+            )
+        values = s.to_numpy(dtype="float64", na_value=np.nan)
+        bad = ~((values >= 1) & (values <= bins) & (values == np.round(values)))
         if bad.any():
             raise InvalidDataError(
                 f"{caller}: column {col!r} must hold whole scores 1..{bins}; {int(bad.sum())} "

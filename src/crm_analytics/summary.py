@@ -133,8 +133,12 @@ def customer_summary(
     columns = list(schema_.names())
     check_columns(
         columns,
-        {"customer_col": customer_col, "time_col": time_col, "amount_col": amount_col,
-         "order_col": order_col},
+        {
+            "customer_col": customer_col,
+            "time_col": time_col,
+            "amount_col": amount_col,
+            "order_col": order_col,
+        },
         caller=caller,
     )
     check_datetime_dtype(schema_[time_col], time_col, caller=caller)
@@ -235,8 +239,18 @@ def _integer_keys(
     cust_codes, cust_uniques = pd.factorize(orders[customer_col], use_na_sentinel=True)
     order_codes, _ = pd.factorize(orders[order_col], use_na_sentinel=True)
     frame = frame.with_columns(
-        nw.new_series("_cust_code", cust_codes.astype(np.int64), nw.Int64, backend=nw.get_native_namespace(frame)),
-        nw.new_series("_order_code", order_codes.astype(np.int64), nw.Int64, backend=nw.get_native_namespace(frame)),
+        nw.new_series(
+            "_cust_code",
+            cust_codes.astype(np.int64),
+            nw.Int64,
+            backend=nw.get_native_namespace(frame),
+        ),
+        nw.new_series(
+            "_order_code",
+            order_codes.astype(np.int64),
+            nw.Int64,
+            backend=nw.get_native_namespace(frame),
+        ),
     )
     return np.asarray(cust_uniques, dtype=object), frame
 

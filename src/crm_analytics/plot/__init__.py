@@ -8,5 +8,22 @@ draws on it and returns the Axes. Nothing here computes an analysis and nothing 
 from __future__ import annotations
 
 from ._base import get_ax
+from ._clv import (
+    calibration_vs_holdout,
+    clv_distribution,
+    frequency_recency_matrix,
+    p_alive_history,
+)
+from ._rfm import cluster_profile, pareto_curve, rfm_heatmap, segment_bars
 
-__all__: list[str] = []
+__all__: list[str] = [
+    "calibration_vs_holdout",
+    "cluster_profile",
+    "clv_distribution",
+    "frequency_recency_matrix",
+    "p_alive_history",
+    "get_ax",
+    "pareto_curve",
+    "rfm_heatmap",
+    "segment_bars",
+]

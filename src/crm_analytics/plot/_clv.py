@@ -35,7 +35,7 @@ def frequency_recency_matrix(matrix: Any, *, ax: Any = None, cmap: str = "viridi
     --------
     >>> import pandas as pd
     >>> import crm_analytics.clv as clv
-    >>> from crm_analytics.plot._clv import frequency_recency_matrix
+    >>> from crm_analytics.plot import frequency_recency_matrix
     >>> model = clv.BetaGeo()
     >>> model.params_ = pd.Series({"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426})
     >>> ax = frequency_recency_matrix(clv.frequency_recency_matrix(model, T=10, max_frequency=3))
@@ -71,7 +71,7 @@ def calibration_vs_holdout(evaluation: Any, *, ax: Any = None, spend: bool = Fal
     --------
     >>> import pandas as pd
     >>> from crm_analytics.clv import HoldoutEvaluation
-    >>> from crm_analytics.plot._clv import calibration_vs_holdout
+    >>> from crm_analytics.plot import calibration_vs_holdout
     >>> buckets = pd.DataFrame({"n_customers": [5, 3], "actual_purchases": [0.2, 1.1],
     ...     "predicted_purchases": [0.25, 0.9]}, index=pd.Index(["0", "1+"], name="calibration_frequency"))
     >>> ax = calibration_vs_holdout(HoldoutEvaluation(buckets, pd.Series(dtype=float), pd.DataFrame()))
@@ -110,7 +110,7 @@ def clv_distribution(table: Any, *, ax: Any = None, column: str = "clv", bins: i
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._clv import clv_distribution
+    >>> from crm_analytics.plot import clv_distribution
     >>> ax = clv_distribution(pd.DataFrame({"clv": [1.0, 2.5, 2.0, 40.0]}), bins=4)
     >>> len(ax.patches)
     4
@@ -144,7 +144,7 @@ def p_alive_history(history: Any, *, ax: Any = None) -> Any:
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._clv import p_alive_history
+    >>> from crm_analytics.plot import p_alive_history
     >>> history = pd.DataFrame({"frequency": [0.0, 0.0, 1.0], "p_alive": [1.0, 1.0, 0.9]},
     ...     index=pd.date_range("2024-01-01", periods=3, name="period_start"))
     >>> [float(v) for v in p_alive_history(history).get_ylim()]

@@ -50,7 +50,7 @@ def rfm_heatmap(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._rfm import rfm_heatmap
+    >>> from crm_analytics.plot import rfm_heatmap
     >>> table = pd.DataFrame({"r_score": [1, 2, 2], "f_score": [1, 1, 2],
     ...                       "monetary_total": [10.0, 30.0, 50.0]})
     >>> ax = rfm_heatmap(table)
@@ -130,7 +130,7 @@ def segment_bars(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._rfm import segment_bars
+    >>> from crm_analytics.plot import segment_bars
     >>> s = pd.DataFrame({"customers": [5, 2], "revenue": [900.0, 40.0]},
     ...                  index=pd.Index(["Champions", "Lost"], name="segment"))
     >>> ax = segment_bars(s, value="revenue")
@@ -181,7 +181,7 @@ def pareto_curve(curve: Any, *, ax: Any = None, color: str = "C0") -> Any:
     --------
     >>> import pandas as pd
     >>> from crm_analytics.segments import pareto
-    >>> from crm_analytics.plot._rfm import pareto_curve
+    >>> from crm_analytics.plot import pareto_curve
     >>> s = pd.DataFrame({"monetary_total": [100.0, 600.0, 50.0, 200.0, 50.0]})
     >>> ax = pareto_curve(pareto(s))
     >>> ax.get_title()
@@ -234,7 +234,7 @@ def cluster_profile(result: Any, *, ax: Any = None) -> Any:
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._rfm import cluster_profile
+    >>> from crm_analytics.plot import cluster_profile
     >>> prof = pd.DataFrame({"customers": [3, 1], "share": [0.75, 0.25],
     ...                      "n_orders": [1.0, 5.0], "monetary_total": [50.0, 650.0]},
     ...                     index=pd.Index([0, 1], name="cluster"))
