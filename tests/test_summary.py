@@ -233,3 +233,19 @@ def test_summary_invariants(rows: list[tuple]) -> None:
     assert (s["first_purchase"] <= s["last_purchase"]).all()
     # row order never matters
     pd.testing.assert_frame_equal(crm.customer_summary(orders.iloc[::-1]), s)
+
+
+def test_dates_before_1970_and_far_apart() -> None:
+    orders = pd.DataFrame(
+        {
+            "order_id": ["1", "2", "3", "4"],
+            "customer_id": ["a", "a", "b", "b"],
+            "order_time": pd.to_datetime(["1960-01-01", "1960-01-02", "1959-12-31", "2024-01-01"]),
+            "amount": [1.0, 2.0, 3.0, 4.0],
+        }
+    )
+    s = crm.customer_summary(orders)
+    assert s["frequency"].tolist() == [1.0, 1.0]
+    assert s.loc["a", "recency"] == 1.0
+    assert s.loc["b", "recency"] == (pd.Timestamp("2024-01-01") - pd.Timestamp("1959-12-31")).days
+    assert s["monetary_value"].tolist() == [2.0, 4.0]

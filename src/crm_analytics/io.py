@@ -856,7 +856,7 @@ def _clean_frame(raw: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------
 @cache
 def _load_profile(name: str) -> dict[str, Any]:
-    text = resources.files("crm_analytics").joinpath("profiles", f"{name}.json").read_text("utf-8")
+    text = resources.files("crm_analytics").joinpath("profiles").joinpath(f"{name}.json").read_text("utf-8")
     return json.loads(text)
 
 
