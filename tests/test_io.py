@@ -567,3 +567,30 @@ def test_numeric_ids_survive_exactly(ids: list[str]) -> None:
     orders = crm.read_orders(frame)
     assert orders["order_id"].tolist() == ids
     assert orders["customer_id"].tolist() == ids
+
+
+def test_loading_canonical_orders_is_the_identity() -> None:
+    sample = crm.datasets.load_sample()
+    load = crm.load_orders(sample)
+    assert (load.platform, len(load.rejected)) == ("generic", 0)
+    pd.testing.assert_frame_equal(load.orders, sample)
+
+
+def test_sample_taobao_export_matches_the_canonical_sample() -> None:
+    load = crm.load_orders(crm.datasets.sample_path("taobao"))
+    assert (load.platform, load.encoding) == ("taobao", "gb18030")
+    assert load.report()["rows"].to_dict() == {
+        "missing customer id": 3,
+        "duplicate": 2,
+        "unparseable order time": 2,
+    }
+    exported = load.orders.set_index("order_id")
+    sample = crm.datasets.load_sample()
+    per_order = sample.groupby("order_id").agg(
+        amount=("amount", "sum"), refund=("refund_amount", "sum"), status=("status", "first")
+    )
+    common = exported.index.intersection(per_order.index)
+    assert len(common) == len(exported)  # every loaded order is a sample order
+    np.testing.assert_allclose(exported.loc[common, "amount"], per_order.loc[common, "amount"], atol=0.005)
+    np.testing.assert_allclose(exported.loc[common, "refund_amount"], per_order.loc[common, "refund"], atol=0.005)
+    assert (exported.loc[common, "status"].astype(str) == per_order.loc[common, "status"].astype(str)).all()

@@ -1,0 +1,384 @@
+"""Orders -> one row per purchase order: the shared first step of repurchase and churn.
+
+A purchase is a row with status ``paid`` valued at ``amount - refund_amount``; a row
+whose refund covers its amount is not a purchase. An order with several purchase lines
+becomes one row: its earliest line time and its net value. With ``by`` (a column such
+as ``category``) an order becomes one row per value of that column it contains.
+
+pandas input is reduced with integer codes and numpy; other engines (polars, DuckDB,
+anything narwhals supports) run the filter and the line -> order group-by inside the
+engine and only the per-order rows are collected, as pandas.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from ._validation import check_columns, check_datetime_dtype, example_values
+from .exceptions import InvalidDataError
+
+_NS_PER_DAY = 86_400 * 10**9
+PERIODS = ("D", "W", "M", "Q", "Y")
+
+
+@dataclass(frozen=True)
+class Purchases:
+    """Purchase orders of a frame, with integer codes for the keys.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per purchase order (and ``by`` value): ``cust`` (int64 code into
+        ``keys``), ``time`` (int64 nanoseconds since 1970, naive), ``day`` (int64 days
+        since 1970), ``net`` (float64) and, with ``by``, ``group`` (int64 code into
+        ``groups``). Not sorted.
+    keys : pandas.Index
+        Customer key of each code, named after ``customer_col``.
+    groups : pandas.Index or None
+        ``by`` value of each group code, named after ``by``.
+    as_of : pandas.Timestamp
+        Observation time (naive); purchases after it are dropped.
+    as_of_day : int
+        Day number of ``as_of``.
+    """
+
+    frame: pd.DataFrame
+    keys: pd.Index
+    groups: pd.Index | None
+    as_of: pd.Timestamp
+    as_of_day: int
+
+
+def to_timestamp(value: Any, *, caller: str, name: str) -> pd.Timestamp:
+    """A naive Timestamp from a date-like value, or a clear error."""
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidDataError(
+            f"{caller}: {name}={value!r} is not a date. Pass e.g. {name}='2024-06-30'."
+        ) from exc
+    if ts is pd.NaT:
+        raise InvalidDataError(f"{caller}: {name} must be a date, got {value!r}.")
+    if ts.tzinfo is not None:
+        ts = ts.tz_localize(None)
+    return ts
+
+
+def day_number(ts: pd.Timestamp) -> int:
+    """Days since 1970-01-01 of a naive timestamp (floor)."""
+    return int((ts - pd.Timestamp(0)) // pd.Timedelta(days=1))
+
+
+def _as_frame(orders: Any, caller: str) -> Any:
+    import narwhals as nw
+
+    try:
+        return nw.from_native(orders)
+    except TypeError as exc:
+        raise InvalidDataError(
+            f"{caller}: `orders` must be a DataFrame (pandas, polars, DuckDB, ...), "
+            f"got {type(orders).__name__}."
+        ) from exc
+
+
+def purchase_orders(
+    orders: Any,
+    *,
+    caller: str,
+    as_of: Any = None,
+    before: pd.Timestamp | None = None,
+    by: str | None = None,
+    customer_col: str = schema.CUSTOMER_ID,
+    time_col: str = schema.ORDER_TIME,
+    order_col: str = schema.ORDER_ID,
+    amount_col: str = schema.AMOUNT,
+    status_col: str | None = schema.STATUS,
+    refund_col: str | None = schema.REFUND_AMOUNT,
+) -> Purchases:
+    """Validate ``orders`` and reduce its purchase lines to one row per order.
+
+    ``as_of`` None means the latest order time in the data (any status). ``before``, when
+    given, also drops every row at or after it (and ``as_of`` must then be given).
+    """
+    if isinstance(orders, pd.DataFrame):
+        columns = [str(c) for c in orders.columns]
+        _check_roles(columns, customer_col, time_col, order_col, amount_col, by, caller)
+        check_datetime_dtype(orders[time_col].dtype, time_col, caller=caller)
+        return _pandas_orders(
+            orders,
+            caller=caller,
+            as_of=as_of,
+            before=before,
+            by=by,
+            customer_col=customer_col,
+            time_col=time_col,
+            order_col=order_col,
+            amount_col=amount_col,
+            status_col=status_col if status_col in columns else None,
+            refund_col=refund_col if refund_col in columns else None,
+        )
+    return _engine_orders(
+        orders,
+        caller=caller,
+        as_of=as_of,
+        before=before,
+        by=by,
+        customer_col=customer_col,
+        time_col=time_col,
+        order_col=order_col,
+        amount_col=amount_col,
+        status_col=status_col,
+        refund_col=refund_col,
+    )
+
+
+def _check_roles(
+    columns: list[str],
+    customer_col: str,
+    time_col: str,
+    order_col: str,
+    amount_col: str,
+    by: str | None,
+    caller: str,
+) -> None:
+    roles = {
+        "customer_col": customer_col,
+        "time_col": time_col,
+        "order_col": order_col,
+        "amount_col": amount_col,
+    }
+    if by is not None:
+        roles["by"] = by
+    check_columns(columns, roles, caller=caller)
+
+
+def _money(values: pd.Series, col: str, caller: str) -> np.ndarray:
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        raise InvalidDataError(
+            f"{caller}: column {col!r} must be numeric, got {values.dtype} "
+            f"(e.g. {example_values(values.to_numpy(), 1)}).\n"
+            f"Load with crm.read_orders(path), or convert first: "
+            f"orders[{col!r}] = pd.to_numeric(orders[{col!r}])."
+        )
+    return values.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _naive_ns(values: pd.Series) -> np.ndarray:
+    """Times as int64 nanoseconds of their wall clock (NaT -> int64 min)."""
+    if getattr(values.dtype, "tz", None) is not None:
+        values = values.dt.tz_localize(None)
+    return values.to_numpy().astype("datetime64[ns]").astype("int64")
+
+
+def _resolve_as_of(as_of: Any, latest_ns: int | None, caller: str, time_col: str) -> pd.Timestamp:
+    if as_of is not None:
+        return to_timestamp(as_of, caller=caller, name="as_of")
+    if latest_ns is None:
+        raise InvalidDataError(f"{caller}: `orders` has no rows with an {time_col!r}.")
+    return pd.Timestamp(latest_ns)
+
+
+_NAT = np.iinfo(np.int64).min
+
+
+def _pandas_orders(
+    orders: pd.DataFrame,
+    *,
+    caller: str,
+    as_of: Any,
+    before: pd.Timestamp | None,
+    by: str | None,
+    customer_col: str,
+    time_col: str,
+    order_col: str,
+    amount_col: str,
+    status_col: str | None,
+    refund_col: str | None,
+) -> Purchases:
+    t = _naive_ns(orders[time_col])
+    valid = t != _NAT
+    if before is not None:
+        valid &= t < before.value
+    latest = int(t[valid].max()) if valid.any() else None
+    as_of_ts = _resolve_as_of(as_of, latest, caller, time_col)
+    mask = valid & (t <= as_of_ts.value)
+    amount = np.nan_to_num(_money(orders[amount_col], amount_col, caller))
+    if refund_col is not None:
+        refund = np.nan_to_num(_money(orders[refund_col], refund_col, caller))
+        mask &= ~((refund > 0) & (refund >= amount))
+        net = amount - refund
+    else:
+        net = amount
+    if status_col is not None:
+        status = orders[status_col]
+        mask &= status.eq(schema.PURCHASE_STATUS).fillna(False).to_numpy(dtype=bool)
+    customers = orders[customer_col].to_numpy()[mask]
+    cust, keys = pd.factorize(customers, use_na_sentinel=True)
+    order_codes, order_keys = pd.factorize(orders[order_col].to_numpy()[mask])
+    keep = (cust >= 0) & (order_codes >= 0)
+    cust, order_codes = cust[keep].astype("int64"), order_codes[keep].astype("int64")
+    t, net = t[mask][keep], net[mask][keep]
+    key = cust * max(len(order_keys), 1) + order_codes
+    groups = None
+    group = None
+    if by is not None:
+        group, group_keys = pd.factorize(orders[by].to_numpy()[mask][keep], use_na_sentinel=False)
+        group = group.astype("int64")
+        groups = pd.Index(group_keys, name=by)
+        key = pd.factorize(key)[0].astype("int64") * max(len(group_keys), 1) + group
+    per = pd.DataFrame({"key": key, "cust": cust, "time": t, "net": net})
+    if group is not None:
+        per["group"] = group
+    if not pd.Index(key).is_unique:
+        aggs = {"cust": ("cust", "first"), "time": ("time", "min"), "net": ("net", "sum")}
+        if group is not None:
+            aggs["group"] = ("group", "first")
+        per = per.groupby("key", sort=False).agg(**aggs)
+    frame = pd.DataFrame(
+        {
+            "cust": per["cust"].to_numpy(dtype="int64"),
+            "time": per["time"].to_numpy(dtype="int64"),
+            "day": per["time"].to_numpy(dtype="int64") // _NS_PER_DAY,
+            "net": per["net"].to_numpy(dtype="float64"),
+        }
+    )
+    if group is not None:
+        frame["group"] = per["group"].to_numpy(dtype="int64")
+    index = pd.Index(keys, name=customer_col)
+    key_dtype = orders[customer_col].dtype
+    if index.dtype != key_dtype:
+        try:
+            index = index.astype(key_dtype)
+        except (TypeError, ValueError):  # pragma: no cover - keep the factorised dtype
+            pass
+    return Purchases(frame, index, groups, as_of_ts, day_number(as_of_ts))
+
+
+def _engine_orders(
+    orders: Any,
+    *,
+    caller: str,
+    as_of: Any,
+    before: pd.Timestamp | None,
+    by: str | None,
+    customer_col: str,
+    time_col: str,
+    order_col: str,
+    amount_col: str,
+    status_col: str | None,
+    refund_col: str | None,
+) -> Purchases:
+    import narwhals as nw
+
+    frame = _as_frame(orders, caller)
+    if frame.implementation is nw.Implementation.PYARROW:
+        return purchase_orders(
+            frame.to_pandas(),
+            caller=caller,
+            as_of=as_of,
+            before=before,
+            by=by,
+            customer_col=customer_col,
+            time_col=time_col,
+            order_col=order_col,
+            amount_col=amount_col,
+            status_col=status_col,
+            refund_col=refund_col,
+        )
+    schema_ = frame.collect_schema()
+    columns = [str(c) for c in schema_.names()]
+    _check_roles(columns, customer_col, time_col, order_col, amount_col, by, caller)
+    check_datetime_dtype(schema_[time_col], time_col, caller=caller)
+    time = nw.col(time_col)
+    if getattr(schema_[time_col], "time_zone", None):
+        time = time.dt.replace_time_zone(None)
+    if before is not None:
+        frame = frame.filter(time < nw.lit(before.to_pydatetime()))
+    latest = frame.select(time.max().alias("t"))
+    if isinstance(latest, nw.LazyFrame):
+        latest = latest.collect()
+    latest_value = latest.item(0, 0)
+    latest_ns = None if latest_value is None else pd.Timestamp(latest_value).value
+    as_of_ts = _resolve_as_of(as_of, latest_ns, caller, time_col)
+    amount = nw.col(amount_col).cast(nw.Float64).fill_null(0.0)
+    is_purchase = time <= nw.lit(as_of_ts.to_pydatetime())
+    net = amount
+    if refund_col is not None and refund_col in columns:
+        refund = nw.col(refund_col).cast(nw.Float64).fill_null(0.0)
+        is_purchase = is_purchase & ~((refund > 0) & (refund >= amount))
+        net = amount - refund
+    if status_col is not None and status_col in columns:
+        is_purchase = is_purchase & (nw.col(status_col).cast(nw.String) == schema.PURCHASE_STATUS)
+    keys = [nw.col(customer_col).alias("_cust"), nw.col(order_col).alias("_order")]
+    names = ["_cust", "_order"]
+    if by is not None:
+        keys.append(nw.col(by).alias("_group"))
+        names.append("_group")
+    reduced = (
+        frame.filter(is_purchase)
+        .select(*keys, time.alias("_time"), net.alias("_net"))
+        .group_by(*names)
+        .agg(nw.col("_time").min(), nw.col("_net").sum())
+    )
+    if isinstance(reduced, nw.LazyFrame):
+        reduced = reduced.collect()
+    native = reduced.to_pandas()
+    cust, cust_keys = pd.factorize(native["_cust"].to_numpy(), use_na_sentinel=True)
+    keep = cust >= 0
+    t = _naive_ns(native["_time"])[keep]
+    out = pd.DataFrame(
+        {
+            "cust": cust[keep].astype("int64"),
+            "time": t,
+            "day": t // _NS_PER_DAY,
+            "net": native["_net"].to_numpy(dtype="float64")[keep],
+        }
+    )
+    groups = None
+    if by is not None:
+        group, group_keys = pd.factorize(native["_group"].to_numpy()[keep], use_na_sentinel=False)
+        out["group"] = group.astype("int64")
+        groups = pd.Index(group_keys, name=by)
+    return Purchases(
+        out, pd.Index(cust_keys, name=customer_col), groups, as_of_ts, day_number(as_of_ts)
+    )
+
+
+# --------------------------------------------------------------------------- periods
+
+
+def period_codes(day: np.ndarray, period: str) -> np.ndarray:
+    """pandas Period ordinals (of ``period``) of day numbers since 1970."""
+    day = np.asarray(day, dtype="int64")
+    if period == "D":
+        return day
+    if period == "W":  # Monday-to-Sunday weeks, pandas' "W" (W-SUN) ordinals
+        return (day + 3) // 7 + 1
+    months = day.astype("datetime64[D]").astype("datetime64[M]").astype("int64")
+    if period == "M":
+        return months
+    if period == "Q":
+        return months // 3
+    return months // 12  # "Y"
+
+
+def period_start_day(codes: np.ndarray, period: str) -> np.ndarray:
+    """First day number of each period ordinal (inverse of :func:`period_codes`)."""
+    codes = np.asarray(codes, dtype="int64")
+    if period == "D":
+        return codes
+    if period == "W":
+        return (codes - 1) * 7 - 3
+    months = {"M": codes, "Q": codes * 3, "Y": codes * 12}[period]
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype("int64")
+
+
+def period_index(codes: np.ndarray, period: str, name: str) -> pd.PeriodIndex:
+    """PeriodIndex from period ordinals."""
+    freq = {"D": "D", "W": "W", "M": "M", "Q": "Q", "Y": "Y"}[period]
+    return pd.PeriodIndex.from_ordinals(np.asarray(codes, dtype="int64"), freq=freq).rename(name)
