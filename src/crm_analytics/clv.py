@@ -420,7 +420,10 @@ class _PurchaseModel(_Model):
         self.penalizer = penalizer
 
     # model-specific hooks
-    def _loglik(self, params: np.ndarray, data: _btyd.Compressed, grad: bool = True):
+    def _loglik(self, params: np.ndarray, data: _btyd.Compressed, order: int = 1) -> Any:
+        raise NotImplementedError
+
+    def _expected_factor(self, t: Any, x: np.ndarray, T: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def _theta0(self) -> np.ndarray:
@@ -486,18 +489,23 @@ class _PurchaseModel(_Model):
                 f"last day); there is no history to learn from."
             )
         scale = 1.0 / t_max  # time rescaled so that the longest T is 1
-        data = _btyd.compress(x, tx * scale, T * scale, w)
+        data_unit = _btyd.compress(x, tx, T, w)
+        data = data_unit.scaled(scale)
+        start = None
+        if len(data.x) > _btyd._START_ROWS:  # start from a thinned sample of customers
+            sample = data.thin(_btyd._START_CUSTOMERS)
+            start = (lambda p, order: self._loglik(p, sample, order), sample.n)
         res = _btyd.maximize(
-            lambda p: self._loglik(p, data),
+            lambda p, order: self._loglik(p, data, order),
             self._theta0(),
             data.n,
             penalty_scale=np.ones(len(self._param_names)),
             penalizer=float(self.penalizer),
+            start=start,
         )
         params = np.exp(res.log_params)
         params[list(self._time_params)] /= scale
-        data_unit = _btyd.compress(x, tx, T, w)
-        loglik, _ = self._loglik(params, data_unit, grad=False)
+        loglik = self._loglik(params, data_unit, 0)[0]
         self.n_unique_rows_ = len(data.x)
         self._set_fit(params, loglik, res, data.n)
         return self
@@ -723,11 +731,16 @@ class BetaGeo(_PurchaseModel):
     _param_names = ("r", "alpha", "a", "b")
     _modified = False
 
-    def _loglik(self, params, data, grad=True):
-        return _btyd.bg_loglik(params, data, modified=self._modified, grad=grad)
+    def _loglik(self, params, data, order=1):
+        return _btyd.bg_loglik(
+            params, data, modified=self._modified, grad=order >= 1, hess=order == 2
+        )
 
     def _expected(self, t, x, tx, T):
         return _btyd.bg_expected(self._params(), t, x, tx, T, modified=self._modified)
+
+    def _expected_factor(self, t, x, T):
+        return _btyd.bg_expected_factor(self._params(), t, x, T, modified=self._modified)
 
     def _p_alive(self, x, tx, T):
         return _btyd.bg_p_alive(self._params(), x, tx, T, modified=self._modified)
@@ -847,11 +860,14 @@ class ParetoNBD(_PurchaseModel):
     _param_names = ("r", "alpha", "s", "beta")
     _time_params = (1, 3)
 
-    def _loglik(self, params, data, grad=True):
-        return _btyd.pareto_loglik(params, data, grad=grad)
+    def _loglik(self, params, data, order=1):
+        return _btyd.pareto_loglik(params, data, grad=order >= 1, hess=order == 2)
 
     def _expected(self, t, x, tx, T):
         return _btyd.pareto_expected(self._params(), t, x, tx, T)
+
+    def _expected_factor(self, t, x, T):
+        return _btyd.pareto_expected_factor(self._params(), t, x, T)
 
     def _p_alive(self, x, tx, T):
         return _btyd.pareto_p_alive(self._params(), x, tx, T)
@@ -1002,17 +1018,30 @@ class GammaGamma(_Model):
             corr = 0.0
         scale = float(np.average(mk, weights=wk))
         data = _btyd.compress_spend(xk, mk / scale, wk)
+
+        def loglik(p: np.ndarray, order: int, d: _btyd.SpendData = data) -> Any:
+            return _btyd.gg_loglik(p, d, grad=order >= 1, hess=order == 2)
+
+        start = None
+        if len(xk) > _btyd._START_ROWS:  # start from a thinned sample of customers
+            rng = np.random.default_rng(0)
+            wt = rng.poisson(wk * (_btyd._START_CUSTOMERS / data.n)).astype(float)
+            keep_s = wt > 0
+            sample = _btyd.compress_spend(xk[keep_s], mk[keep_s] / scale, wt[keep_s])
+            start = (lambda p, order: loglik(p, order, sample), sample.n)
         res = _btyd.maximize(
-            lambda p: _btyd.gg_loglik(p, data),
+            loglik,
             np.array([0.0, 1.0, 0.0]),
             data.n,
             penalty_scale=np.ones(3),
             penalizer=float(self.penalizer),
+            start=start,
         )
         params = np.exp(res.log_params)
         params[2] *= scale
-        loglik, _ = _btyd.gg_loglik(params, _btyd.compress_spend(xk, mk, wk), grad=False)
-        self._set_fit(params, loglik, res, data.n)
+        # the density of the mean spends in money units: the Jacobian of the rescaling
+        loglik_money = res.loglik - data.n * math.log(scale)
+        self._set_fit(params, loglik_money, res, data.n)
         self.frequency_spend_corr_ = corr
         if abs(corr) >= 0.3 and len(xk) >= 30:
             warnings.warn(
@@ -1187,19 +1216,27 @@ def customer_lifetime_value(
         summary, frequency_col=frequency_col, monetary_col=monetary_col
     )
     value = value.to_numpy()
+    # the expensive terms once per distinct (x, t_x, T) row, and the horizon terms once
+    # per distinct (x, T): E[X(t) | x, t_x, T] = factor(t; x, T) * P(alive | x, t_x, T)
+    rows = _btyd.compress(x, tx, T)
+    row_of = rows.row_index
+    p_alive = purchase_model._p_alive(rows.x, rows.tx, rows.T)
+    pair_of, first = _btyd.group_rows(rows.x, rows.T)
+    px, pT = rows.x[first], rows.T[first]
     factor = _PERIODS_PER_MONTH[freq]
-    clv = np.zeros(len(x))
-    previous = np.zeros(len(x))
+    discounted = np.zeros(len(px))
+    previous = np.zeros(len(px))
     for month in range(1, int(horizon_months) + 1):  # months, not customers
-        cumulative = purchase_model._expected(np.asarray(month * factor), x, tx, T)
-        clv += value * (cumulative - previous) / (1.0 + discount_rate) ** month
+        cumulative = purchase_model._expected_factor(np.asarray(month * factor), px, pT)
+        discounted += (cumulative - previous) / (1.0 + discount_rate) ** month
         previous = cumulative
+    alive = p_alive[row_of]
     out = pd.DataFrame(
         {
-            "expected_purchases": previous,
-            "p_alive": purchase_model._p_alive(x, tx, T),
+            "expected_purchases": previous[pair_of][row_of] * alive,
+            "p_alive": alive,
             "expected_order_value": value,
-            "clv": clv * margin,
+            "clv": value * margin * alive * discounted[pair_of][row_of],
         },
         index=summary.index,
     )

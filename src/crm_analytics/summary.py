@@ -173,62 +173,85 @@ def customer_summary(
         # a row whose refund covers what was paid is not a purchase
         is_purchase = is_purchase & ~((refund > 0) & (refund >= amount))
 
-    day = ((time - nw.lit(_EPOCH)).dt.total_seconds() // _SECONDS_PER_DAY).cast(nw.Int64)
-    if freq == "W":
-        period = (day + _WEEK_SHIFT) // 7
-        as_of_period = (as_of_day + _WEEK_SHIFT) // 7
-    else:
-        period = day
-        as_of_period = as_of_day
+    as_of_period = (as_of_day + _WEEK_SHIFT) // 7 if freq == "W" else as_of_day
 
     customer_key, order_key = nw.col(customer_col), nw.col(order_col)
-    codes = None
+    codes, one_row_per_order = None, False
     if native_is_pandas:
         # pandas re-hashes string keys in every group-by and join: hash them once here
-        codes, frame = _integer_keys(orders, frame, customer_col, order_col)
+        codes, one_row_per_order, frame = _integer_keys(orders, frame, customer_col, order_col)
         customer_key, order_key = nw.col("_cust_code"), nw.col("_order_code")
 
     purchases = frame.filter(is_purchase).select(
         customer_key.alias("_cust"),
         order_key.alias("_order"),
         time.alias("_time"),
-        day.alias("_day"),
-        period.alias("_period"),
         (amount - refund).alias("_net"),
         (nw.col(str(quantity_col)).cast(nw.Int64).fill_null(1) if has_quantity else nw.lit(1))
         .cast(nw.Int64)
         .alias("_qty"),
     )
-    # one row per customer and purchase period, then one per customer
+    # 1. one row per order: an order is one purchase, at the time of its first paid line
+    order_aggs = [
+        nw.col("_time").min(),
+        nw.col("_net").sum(),
+        nw.col("_qty").sum(),
+    ]
+    if codes is not None and one_row_per_order:
+        per_order = purchases.drop("_order")
+    elif codes is not None:
+        # integer codes: one combined key groups faster than two columns
+        n_customers = len(codes)
+        per_order = (
+            purchases.with_columns((nw.col("_order") * n_customers + nw.col("_cust")).alias("_key"))
+            .group_by("_key")
+            .agg(nw.col("_cust").min(), *order_aggs)
+            .drop("_key")
+        )
+    else:
+        per_order = purchases.group_by("_cust", "_order").agg(*order_aggs)
+    per_order = per_order.with_columns(
+        ((nw.col("_time") - nw.lit(_EPOCH)).dt.total_seconds() // _SECONDS_PER_DAY)
+        .cast(nw.Int64)
+        .alias("_day")
+    )
+    per_order = per_order.with_columns(
+        (((nw.col("_day") + _WEEK_SHIFT) // 7) if freq == "W" else nw.col("_day")).alias("_period")
+    )
+
+    # 2. one row per customer and purchase period
     period_aggs = [
         nw.col("_time").min().alias("_first_time"),
         nw.col("_time").max().alias("_last_time"),
         nw.col("_day").max().alias("_last_day"),
         nw.col("_net").sum().alias("_value"),
         nw.col("_qty").sum().alias("_items"),
+        nw.len().alias("_orders"),
     ]
     if codes is not None:
-        # integer keys: one combined key groups faster than two columns
-        low = _collect_scalar(purchases.select(nw.col("_period").min()))
+        low = _collect_scalar(per_order.select(nw.col("_period").min()))
         low = int(as_of_period) if low is None or pd.isna(low) else min(int(low), int(as_of_period))
         span = int(as_of_period) - low + 1
         per_period = (
-            purchases.with_columns(
-                (nw.col("_cust") * span + (nw.col("_period") - low)).alias("_cp")
+            per_order.with_columns(
+                (nw.col("_cust") * span + (nw.col("_period") - low)).alias("_key")
             )
-            .group_by("_cp")
+            .group_by("_key")
             .agg(nw.col("_cust").min(), nw.col("_period").min(), *period_aggs)
-            .drop("_cp")
+            .drop("_key")
         )
     else:
-        per_period = purchases.group_by("_cust", "_period").agg(*period_aggs)
+        per_period = per_order.group_by("_cust", "_period").agg(*period_aggs)
     is_first = nw.col("_period") == nw.col("_period").min().over("_cust")
     per_period = per_period.with_columns(
         nw.when(is_first).then(nw.col("_value")).otherwise(0.0).alias("_first_value")
     )
-    per_customer = per_period.group_by("_cust").agg(
+
+    # 3. one row per customer
+    result = per_period.group_by("_cust").agg(
         nw.col("_first_time").min().alias("first_purchase"),
         nw.col("_last_time").max().alias("last_purchase"),
+        nw.col("_orders").sum().alias("n_orders"),
         nw.col("_items").sum().alias("n_items"),
         nw.col("_value").sum().alias("monetary_total"),
         nw.col("_last_day").max().alias("_last_day"),
@@ -237,8 +260,6 @@ def customer_summary(
         nw.len().alias("_n_periods"),
         nw.col("_first_value").sum(),
     )
-    n_orders = purchases.group_by("_cust").agg(nw.col("_order").n_unique().alias("n_orders"))
-    result = per_customer.join(n_orders, on="_cust", how="inner")
     if isinstance(result, nw.LazyFrame):
         result = result.collect()
     out = result.to_pandas()
@@ -249,12 +270,16 @@ def customer_summary(
 
 def _integer_keys(
     orders: pd.DataFrame, frame: Any, customer_col: str, order_col: str
-) -> tuple[Any, Any]:
-    """Add integer codes of the customer and order keys (pandas input only)."""
+) -> tuple[Any, bool, Any]:
+    """Add integer codes of the customer and order keys (pandas input only).
+
+    Also tells whether every row is its own order (no two rows share an order id).
+    """
     import numpy as np
 
     cust_codes, cust_uniques = pd.factorize(orders[customer_col], use_na_sentinel=True)
-    order_codes, _ = pd.factorize(orders[order_col], use_na_sentinel=True)
+    order_codes, order_uniques = pd.factorize(orders[order_col], use_na_sentinel=True)
+    one_row_per_order = len(order_uniques) == len(orders) and not (order_codes < 0).any()
     frame = frame.with_columns(
         nw.new_series(
             "_cust_code",
@@ -269,7 +294,7 @@ def _integer_keys(
             backend=nw.get_native_namespace(frame),
         ),
     )
-    return np.asarray(cust_uniques, dtype=object), frame
+    return np.asarray(cust_uniques, dtype=object), one_row_per_order, frame
 
 
 def _collect_scalar(frame: Any) -> Any:

@@ -1,0 +1,846 @@
+"""Repurchase: how many customers come back, how fast, and when to remind them.
+
+- :func:`repurchase_rate`: the repurchase rate (复购率) under the definitions shops
+  actually quote, overall, per period and per group (category, channel, segment).
+- :func:`cohort_table`: cohorts by first-purchase period × periods since the first
+  purchase (retention, customers, orders, revenue); cells not observed yet are NaN.
+- :func:`time_to_second_purchase`: days from the first to the second purchase, per
+  customer and as a distribution.
+- :func:`interpurchase_times`: each customer's number of purchases and typical gap.
+- :func:`next_purchase_window`: the number of days within which a given share of repeat
+  purchases happen, overall or per category: the moment for a reminder.
+
+Every function works on canonical orders (``crm.read_orders``). Purchases are rows with
+status ``paid`` valued at ``amount - refund_amount``; a row whose refund covers its
+amount is not a purchase, so a refund never counts as a repeat purchase. A purchase is
+an order (distinct ``order_id``); with ``merge_same_day=True`` it is a purchase day, so
+that orders split at checkout or placed minutes apart count once. Days are calendar
+days of the shop's time zone (the loaders store local times). ``as_of`` (default: the
+latest order in the data) ends the observation; later orders are ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from . import schema
+from ._purchases import (
+    Purchases,
+    period_codes,
+    period_index,
+    purchase_orders,
+)
+from ._validation import check_choice
+from .exceptions import InvalidDataError
+
+__all__ = [
+    "DEFINITIONS",
+    "METRICS",
+    "SecondPurchase",
+    "cohort_table",
+    "interpurchase_times",
+    "next_purchase_window",
+    "repurchase_rate",
+    "time_to_second_purchase",
+]
+
+#: Repurchase-rate definitions understood by :func:`repurchase_rate`.
+DEFINITIONS: tuple[str, ...] = ("customers", "orders", "returning", "first_time")
+#: Cell values of :func:`cohort_table`.
+METRICS: tuple[str, ...] = ("retention", "customers", "revenue", "orders", "revenue_per_customer")
+_PERIODS = ("D", "W", "M", "Q", "Y")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _purchases(orders: Any, caller: str, as_of: Any, by: str | None, cols: dict) -> Purchases:
+    return purchase_orders(orders, caller=caller, as_of=as_of, by=by, **cols)
+
+
+def _cols(
+    customer_col: str,
+    time_col: str,
+    order_col: str,
+    amount_col: str,
+    status_col: str | None,
+    refund_col: str | None,
+) -> dict[str, Any]:
+    return {
+        "customer_col": customer_col,
+        "time_col": time_col,
+        "order_col": order_col,
+        "amount_col": amount_col,
+        "status_col": status_col,
+        "refund_col": refund_col,
+    }
+
+
+def _first_rows(key: np.ndarray) -> np.ndarray:
+    """Boolean mask of the first occurrence of each key."""
+    return ~pd.Index(key).duplicated()
+
+
+def _group_min(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
+    """Minimum of ``values`` per code 0..n-1 (int64 max where a code has no value)."""
+    out = np.full(n, np.iinfo(np.int64).max, dtype="int64")
+    np.minimum.at(out, codes, values)
+    return out
+
+
+def _sorted_groups(groups: pd.Index) -> np.ndarray:
+    """Positions that put group values in sorted order (text order if not comparable)."""
+    try:
+        return np.asarray(groups.argsort(), dtype="int64")
+    except TypeError:
+        return np.asarray(groups.astype(str).argsort(), dtype="int64")
+
+
+def _check_days(value: Any, name: str, caller: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidDataError(
+            f"{caller}: {name} must be a whole number of days >= 1, got {value!r}."
+        )
+    return int(value)
+
+
+# --------------------------------------------------------------------------- rates
+
+
+def repurchase_rate(
+    orders: Any,
+    *,
+    period: Literal["W", "M", "Q", "Y"] | None = None,
+    by: str | None = None,
+    definition: Literal["customers", "orders", "returning", "first_time"] = "customers",
+    merge_same_day: bool = False,
+    window_days: int = 90,
+    as_of: Any = None,
+    customer_col: str = schema.CUSTOMER_ID,
+    time_col: str = schema.ORDER_TIME,
+    order_col: str = schema.ORDER_ID,
+    amount_col: str = schema.AMOUNT,
+    status_col: str | None = schema.STATUS,
+    refund_col: str | None = schema.REFUND_AMOUNT,
+) -> pd.DataFrame:
+    """Repurchase rate (复购率) over the whole data or per period, optionally per group.
+
+    Shops quote the repurchase rate many ways; pick one by name:
+
+    ``"customers"`` (default)
+        Share of the window's buying customers with two or more purchases in the
+        window: ``repeat_buyers / buyers``. A purchase is a distinct order, or a
+        distinct purchase day with ``merge_same_day=True`` (two orders on one day then
+        count once). Per period, each period is its own window.
+    ``"orders"``
+        Share of the window's purchases made by customers who had bought before (at
+        any earlier time up to ``as_of``, not only in the window):
+        ``repeat_orders / orders``. Orders at the very moment of a customer's first
+        purchase count as first; with ``merge_same_day=True`` purchases are days and a
+        repeat is a later day.
+    ``"returning"`` (回购率)
+        Share of the previous period's buyers who buy again in this period:
+        ``returning_buyers / previous_buyers``. Needs ``period``; the first period has
+        no previous one (rate NaN). ``merge_same_day`` has no effect.
+    ``"first_time"``
+        Share of the period's first-time buyers (first purchase ever in the data) who
+        buy again within ``window_days`` calendar days of their first purchase:
+        ``repeat_buyers / observed_buyers``. Only buyers whose whole window is before
+        ``as_of`` are judged (``observed_buyers``); the others are not yet known.
+
+    Customers who bought before the data starts look new: keep some history before the
+    first period you report.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders: pandas, or any frame narwhals supports (polars, DuckDB).
+    period : {"W", "M", "Q", "Y"}, default=None
+        Calendar period (Monday-to-Sunday weeks, months, quarters, years). None: one
+        window from the first purchase to ``as_of``. Every period from the first
+        purchase to ``as_of`` has a row (0 buyers, rate NaN when nobody bought); the
+        last one may be incomplete.
+    by : str, default=None
+        Column of ``orders`` to split by (``category``, ``channel``, a segment merged
+        onto the orders). Each group is analysed as if it were its own shop: a
+        customer's purchases in that group only (an order with two categories is a
+        purchase in both).
+    definition : {"customers", "orders", "returning", "first_time"}, default="customers"
+        Which rate (see above).
+    merge_same_day : bool, default=False
+        Count purchase days instead of orders.
+    window_days : int, default=90
+        Days after the first purchase for ``definition="first_time"``.
+    as_of : datetime-like, default=None
+        End of observation; None means the latest order in the data.
+    customer_col, time_col, order_col, amount_col : str
+        Column names; the defaults are the canonical ones.
+    status_col, refund_col : str or None
+        Status and refund columns; None (or absent) treats every row as a full purchase.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``period`` (a PeriodIndex; with no ``period``, one row labelled
+        ``"<first day>/<as_of>"``), by the ``by`` values, or by both (period, group).
+        Columns by definition, then ``repurchase_rate`` (float in [0, 1], NaN when
+        the denominator is 0):
+
+        - ``"customers"``: ``buyers``, ``repeat_buyers``
+        - ``"orders"``: ``orders``, ``repeat_orders`` (days with ``merge_same_day``)
+        - ``"returning"``: ``previous_buyers``, ``returning_buyers``
+        - ``"first_time"``: ``first_time_buyers``, ``observed_buyers``, ``repeat_buyers``
+
+    Raises
+    ------
+    ColumnNotFoundError
+        A named column is missing.
+    InvalidDataError
+        Unknown option, text times, or ``"returning"`` without a period.
+
+    See Also
+    --------
+    cohort_table : the same question by first-purchase cohort.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_analytics.repurchase import repurchase_rate
+    >>> orders = pd.DataFrame({
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "customer_id": ["ann", "ann", "bob", "bob", "cat"],
+    ...     "order_time": pd.to_datetime(["2024-01-03", "2024-02-10", "2024-01-20",
+    ...                                   "2024-01-28", "2024-02-05"]),
+    ...     "amount": [30.0, 20.0, 50.0, 10.0, 40.0],
+    ...     "status": "paid",
+    ... })
+    >>> repurchase_rate(orders).round(3)
+                           buyers  repeat_buyers  repurchase_rate
+    period
+    2024-01-03/2024-02-10       3              2            0.667
+    >>> repurchase_rate(orders, period="M")
+             buyers  repeat_buyers  repurchase_rate
+    period
+    2024-01       2              1              0.5
+    2024-02       2              0              0.0
+    >>> repurchase_rate(orders, period="M", definition="returning")
+             previous_buyers  returning_buyers  repurchase_rate
+    period
+    2024-01                0                 0              NaN
+    2024-02                2                 1              0.5
+    """
+    caller = "repurchase_rate"
+    check_choice(definition, DEFINITIONS, name="definition", caller=caller)
+    if period is not None:
+        check_choice(period, ("W", "M", "Q", "Y"), name="period", caller=caller)
+    elif definition == "returning":
+        raise InvalidDataError(
+            f"{caller}: definition='returning' compares each period with the previous one "
+            f"and needs a period.\nHint: pass period='M' (or 'W', 'Q', 'Y')."
+        )
+    if definition == "first_time":
+        window_days = _check_days(window_days, "window_days", caller)
+    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    p = _purchases(orders, caller, as_of, by, cols)
+    f = p.frame
+    n_groups = len(p.groups) if p.groups is not None else 1
+    group = f["group"].to_numpy() if p.groups is not None else np.zeros(len(f), dtype="int64")
+    unit = f["cust"].to_numpy() * n_groups + group
+    day = f["day"].to_numpy()
+    time = f["time"].to_numpy()
+    n_units = int(unit.max()) + 1 if len(unit) else 0
+
+    if merge_same_day and definition in ("customers", "orders"):
+        d_min = int(day.min()) if len(day) else 0
+        keep = _first_rows(unit * (p.as_of_day + 1 - d_min) + (day - d_min))
+        # a day's earliest order stands for the day
+        unit, day, group = unit[keep], day[keep], group[keep]
+        time = day * 86_400 * 10**9
+
+    # windows: period ordinals relative to the first one (one window without a period)
+    if period is not None:
+        last = int(period_codes(np.array([p.as_of_day]), period)[0])
+        codes = period_codes(day, period)
+        first = int(codes.min()) if len(codes) else last
+        first = min(first, last)
+    else:
+        codes = np.zeros(len(day), dtype="int64")
+        first = last = 0
+    n_windows = last - first + 1
+    w = codes - first
+    shape = (n_windows, n_groups)
+
+    def cells(window: np.ndarray, grp: np.ndarray, weights: Any = None) -> np.ndarray:
+        flat = np.bincount(window * n_groups + grp, weights=weights, minlength=n_windows * n_groups)
+        return flat.reshape(shape)
+
+    if definition == "customers":
+        key = unit * n_windows + w
+        codes_, uniq = pd.factorize(key)
+        counts = np.bincount(codes_)
+        uw, ug = uniq % n_windows, (uniq // n_windows) % n_groups
+        num, den = cells(uw, ug, counts >= 2), cells(uw, ug)
+        names = ("buyers", "repeat_buyers")
+    elif definition == "orders":
+        first_time = _group_min(time, unit, n_units)
+        repeat = time > first_time[unit]
+        num, den = cells(w, group, repeat), cells(w, group)
+        names = ("orders", "repeat_orders")
+    elif definition == "returning":
+        key = np.unique(unit * n_windows + w)
+        uw, ug = key % n_windows, (key // n_windows) % n_groups
+        has_next = uw < n_windows - 1
+        back = np.isin(key[has_next] + 1, key)
+        num = cells(uw[has_next] + 1, ug[has_next], back)
+        den = cells(uw[has_next] + 1, ug[has_next])
+        names = ("previous_buyers", "returning_buyers")
+    else:  # first_time
+        first_time = _group_min(time, unit, n_units)
+        first_day = first_time // (86_400 * 10**9)
+        later = day > first_day[unit] if merge_same_day else time > first_time[unit]
+        second_day = _group_min(day[later], unit[later], n_units)
+        present = np.zeros(n_units, dtype=bool)
+        present[unit] = True
+        ids = np.flatnonzero(present)
+        d0 = first_day[ids]
+        observed = d0 + window_days <= p.as_of_day
+        repeat = observed & (second_day[ids] - d0 <= window_days)
+        first_codes = (
+            period_codes(d0, period) - first if period is not None else np.zeros(len(ids), "int64")
+        )
+        ug = ids % n_groups
+        total = cells(first_codes, ug)
+        num, den = cells(first_codes, ug, repeat), cells(first_codes, ug, observed)
+        names = ("observed_buyers", "repeat_buyers")
+
+    num = np.rint(num).astype("int64")
+    den = np.rint(den).astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    data: dict[str, np.ndarray] = {names[0]: den.ravel(), names[1]: num.ravel()}
+    if definition == "first_time":
+        data = {"first_time_buyers": np.rint(total).astype("int64").ravel(), **data}
+    data["repurchase_rate"] = rate.ravel()
+    out = pd.DataFrame(data)
+
+    if period is not None:
+        periods = period_index(np.arange(first, last + 1), period, "period")
+    else:
+        start = pd.Timestamp(int(day.min()) * 86_400 * 10**9) if len(day) else p.as_of
+        periods = pd.Index([f"{start:%Y-%m-%d}/{p.as_of:%Y-%m-%d}"], name="period")
+    if p.groups is None:
+        out.index = periods
+        return out
+    order = _sorted_groups(p.groups)
+    groups = p.groups[order]
+    out = out.iloc[(np.arange(n_windows)[:, None] * n_groups + order[None, :]).ravel()]
+    if period is None:
+        out.index = groups
+    else:
+        out.index = pd.MultiIndex.from_product([periods, groups])
+    return out
+
+
+# --------------------------------------------------------------------------- cohorts
+
+
+def cohort_table(
+    orders: Any,
+    *,
+    period: Literal["D", "W", "M", "Q", "Y"] = "M",
+    metric: Literal[
+        "retention", "customers", "revenue", "orders", "revenue_per_customer"
+    ] = "retention",
+    cumulative: bool = False,
+    as_of: Any = None,
+    customer_col: str = schema.CUSTOMER_ID,
+    time_col: str = schema.ORDER_TIME,
+    order_col: str = schema.ORDER_ID,
+    amount_col: str = schema.AMOUNT,
+    status_col: str | None = schema.STATUS,
+    refund_col: str | None = schema.REFUND_AMOUNT,
+) -> pd.DataFrame:
+    """Cohorts (first-purchase period) × periods since the first purchase.
+
+    A customer's cohort is the calendar period of their first purchase; column ``k``
+    is the period ``k`` periods later (0 is the first period itself). A cell past
+    ``as_of`` has not been observed yet and is NaN, never 0, so a young cohort is not
+    read as lost. The last observed column of each cohort may be an incomplete period.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders: pandas, or any frame narwhals supports (polars, DuckDB).
+    period : {"D", "W", "M", "Q", "Y"}, default="M"
+        Cohort and column period (Monday-to-Sunday weeks for "W").
+    metric : {"retention", "customers", "revenue", "orders", "revenue_per_customer"}
+        Cell value, for the cohort's customers in that period:
+
+        - ``"customers"``: customers who bought (column 0 is the cohort size);
+        - ``"retention"``: those customers / cohort size (column 0 is 1.0);
+        - ``"orders"``: purchase orders;
+        - ``"revenue"``: net revenue (``amount - refund_amount``);
+        - ``"revenue_per_customer"``: revenue / cohort size.
+    cumulative : bool, default=False
+        Running totals along each cohort. For ``"customers"`` and ``"retention"`` a
+        column ``k >= 1`` then counts the customers who came back at least once in
+        periods 1..k (column 0 stays the whole cohort); for the other metrics the
+        cells are summed over periods 0..k (e.g. cumulative revenue per customer).
+    as_of : datetime-like, default=None
+        End of observation; None means the latest order in the data.
+    customer_col, time_col, order_col, amount_col : str
+        Column names; the defaults are the canonical ones.
+    status_col, refund_col : str or None
+        Status and refund columns; None (or absent) treats every row as a full purchase.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``cohort`` (a PeriodIndex with every period from the first cohort
+        to ``as_of``; a period without new customers has size 0 and NaN retention),
+        columns ``0, 1, 2, ...`` named ``periods_since_first``. Counts are nullable
+        ``Int64``, the other metrics float. ``attrs`` holds ``metric``, ``period``
+        and ``cumulative`` (used by the plots).
+
+    Raises
+    ------
+    ColumnNotFoundError
+        A named column is missing.
+    InvalidDataError
+        Unknown period or metric, or text times.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_analytics.repurchase import cohort_table
+    >>> orders = pd.DataFrame({
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "customer_id": ["ann", "ann", "bob", "bob", "cat"],
+    ...     "order_time": pd.to_datetime(["2024-01-03", "2024-02-10", "2024-01-20",
+    ...                                   "2024-01-28", "2024-02-05"]),
+    ...     "amount": [30.0, 20.0, 50.0, 10.0, 40.0],
+    ...     "status": "paid",
+    ... })
+    >>> cohort_table(orders)
+    periods_since_first    0    1
+    cohort
+    2024-01              1.0  0.5
+    2024-02              1.0  NaN
+    >>> cohort_table(orders, metric="revenue")
+    periods_since_first     0     1
+    cohort
+    2024-01              90.0  20.0
+    2024-02              40.0   NaN
+    """
+    caller = "cohort_table"
+    check_choice(period, _PERIODS, name="period", caller=caller)
+    check_choice(metric, METRICS, name="metric", caller=caller)
+    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    p = _purchases(orders, caller, as_of, None, cols)
+    f = p.frame
+    cust, day = f["cust"].to_numpy(), f["day"].to_numpy()
+    last = int(period_codes(np.array([p.as_of_day]), period)[0])
+    codes = period_codes(day, period)
+    n_cust = len(p.keys)
+    first_code = _group_min(codes, cust, n_cust)
+    c0 = min(int(first_code.min()), last) if n_cust else last
+    n = last - c0 + 1  # cohorts, and columns 0..n-1
+    cohort = first_code[cust] - c0
+    k = codes - first_code[cust]
+    cell = cohort * n + k
+
+    def grid(index: np.ndarray, weights: Any = None) -> np.ndarray:
+        return np.bincount(index, weights=weights, minlength=n * n).reshape(n, n).astype(float)
+
+    seen = _first_rows(cust * n + k)
+    customers = grid(cell[seen])
+    sizes = customers[:, 0].copy()
+    if metric in ("customers", "retention") and cumulative:
+        back = k >= 1
+        first_back = _group_min(k[back], cust[back], n_cust)
+        returned = first_back < np.iinfo(np.int64).max
+        ids = np.flatnonzero(returned)
+        table = grid((first_code[ids] - c0) * n + first_back[ids]).cumsum(axis=1)
+        table[:, 0] = sizes
+    elif metric in ("customers", "retention"):
+        table = customers
+    elif metric == "orders":
+        table = grid(cell)
+    else:
+        table = grid(cell, f["net"].to_numpy())
+    if cumulative and metric in ("orders", "revenue", "revenue_per_customer"):
+        table = table.cumsum(axis=1)
+    if metric in ("retention", "revenue_per_customer"):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table = np.where(sizes[:, None] > 0, table / np.maximum(sizes, 1)[:, None], np.nan)
+    unobserved = np.arange(n)[:, None] + np.arange(n)[None, :] > n - 1
+    table = np.where(unobserved, np.nan, table)
+    out = pd.DataFrame(
+        table,
+        index=period_index(np.arange(c0, last + 1), period, "cohort"),
+        columns=pd.RangeIndex(n, name="periods_since_first"),
+    )
+    if metric in ("customers", "orders"):
+        out = out.round().astype("Int64")
+    out.attrs.update(metric=metric, period=period, cumulative=bool(cumulative))
+    return out
+
+
+# --------------------------------------------------------------------------- timing
+
+
+@dataclass
+class SecondPurchase:
+    """What :func:`time_to_second_purchase` returns.
+
+    Attributes
+    ----------
+    customers : pandas.DataFrame
+        Per buying customer (indexed by the customer key): ``first_purchase``,
+        ``second_purchase`` (NaT without one), ``days_to_second`` (nullable Int64,
+        calendar days) and ``days_observed`` (calendar days from the first purchase to
+        ``as_of``).
+    summary : pandas.Series
+        ``customers``, ``repeat_customers``, ``repeat_share``; ``median_days``,
+        ``mean_days``, ``q25_days``, ``q75_days``, ``q90_days`` of ``days_to_second``
+        among repeat customers; and ``within_<N>_days`` for each N of
+        ``within_days``: the share of customers observed for at least N days whose
+        second purchase came within N days (NaN when nobody was observed that long).
+    """
+
+    customers: pd.DataFrame
+    summary: pd.Series
+
+    def __repr__(self) -> str:
+        s = self.summary
+        parts = [
+            f"SecondPurchase: {int(s['customers']):,} customers, "
+            f"{int(s['repeat_customers']):,} bought a second time ({s['repeat_share']:.1%})",
+            f"  days to second purchase: median {s['median_days']:g}, mean {s['mean_days']:.1f}",
+        ]
+        shares = [f"{k[7:-5]} days {v:.1%}" for k, v in s.items() if str(k).startswith("within_")]
+        if shares:
+            parts.append("  within " + ", ".join(shares))
+        return "\n".join(parts)
+
+
+def time_to_second_purchase(
+    orders: Any,
+    *,
+    merge_same_day: bool = False,
+    within_days: tuple[int, ...] = (30, 60, 90),
+    as_of: Any = None,
+    customer_col: str = schema.CUSTOMER_ID,
+    time_col: str = schema.ORDER_TIME,
+    order_col: str = schema.ORDER_ID,
+    amount_col: str = schema.AMOUNT,
+    status_col: str | None = schema.STATUS,
+    refund_col: str | None = schema.REFUND_AMOUNT,
+) -> SecondPurchase:
+    """Calendar days from each customer's first purchase to their second.
+
+    The second purchase is the next order after the first one (an order placed at the
+    same moment as the first is part of it); with ``merge_same_day=True`` it is the
+    next purchase day, so a second order on the first day does not count.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders: pandas, or any frame narwhals supports (polars, DuckDB).
+    merge_same_day : bool, default=False
+        Ignore further orders on the day of the first purchase.
+    within_days : tuple of int, default=(30, 60, 90)
+        Horizons of the ``within_<N>_days`` shares.
+    as_of : datetime-like, default=None
+        End of observation; None means the latest order in the data.
+    customer_col, time_col, order_col, amount_col : str
+        Column names; the defaults are the canonical ones.
+    status_col, refund_col : str or None
+        Status and refund columns; None (or absent) treats every row as a full purchase.
+
+    Returns
+    -------
+    SecondPurchase
+        ``customers`` (per customer) and ``summary`` (the distribution).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_analytics.repurchase import time_to_second_purchase
+    >>> orders = pd.DataFrame({
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "customer_id": ["ann", "ann", "bob", "bob", "cat"],
+    ...     "order_time": pd.to_datetime(["2024-01-03", "2024-02-10", "2024-01-20",
+    ...                                   "2024-01-28", "2024-02-05"]),
+    ...     "amount": [30.0, 20.0, 50.0, 10.0, 40.0],
+    ...     "status": "paid",
+    ... })
+    >>> result = time_to_second_purchase(orders, within_days=(10, 30))
+    >>> result.customers
+                first_purchase second_purchase  days_to_second  days_observed
+    customer_id
+    ann             2024-01-03      2024-02-10              38             38
+    bob             2024-01-20      2024-01-28               8             21
+    cat             2024-02-05             NaT            <NA>              5
+    >>> result
+    SecondPurchase: 3 customers, 2 bought a second time (66.7%)
+      days to second purchase: median 23, mean 23.0
+      within 10 days 50.0%, 30 days 0.0%
+    """
+    caller = "time_to_second_purchase"
+    within = [_check_days(v, "within_days", caller) for v in within_days]
+    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    p = _purchases(orders, caller, as_of, None, cols)
+    f = p.frame
+    cust, day, time = f["cust"].to_numpy(), f["day"].to_numpy(), f["time"].to_numpy()
+    n = len(p.keys)
+    first = _group_min(time, cust, n)
+    first_day = first // (86_400 * 10**9)
+    later = day > first_day[cust] if merge_same_day else time > first[cust]
+    second = _group_min(time[later], cust[later], n)
+    has_second = second < np.iinfo(np.int64).max
+    days = np.where(has_second, second // (86_400 * 10**9) - first_day, 0)
+    observed = p.as_of_day - first_day
+    per = pd.DataFrame(
+        {
+            "first_purchase": first.astype("datetime64[ns]"),
+            "second_purchase": np.where(has_second, second, np.iinfo(np.int64).min).astype(
+                "datetime64[ns]"
+            ),
+            "days_to_second": pd.array(np.where(has_second, days, 0), dtype="Int64"),
+            "days_observed": observed.astype("int64"),
+        },
+        index=p.keys,
+    )
+    per.loc[~has_second, "days_to_second"] = pd.NA
+    per = per.sort_index(kind="stable")
+    gaps = days[has_second].astype(float)
+    q = np.quantile(gaps, [0.25, 0.5, 0.75, 0.9]) if len(gaps) else np.full(4, np.nan)
+    stats: dict[str, float] = {
+        "customers": float(n),
+        "repeat_customers": float(has_second.sum()),
+        "repeat_share": float(has_second.mean()) if n else math.nan,
+        "median_days": float(q[1]),
+        "mean_days": float(gaps.mean()) if len(gaps) else math.nan,
+        "q25_days": float(q[0]),
+        "q75_days": float(q[2]),
+        "q90_days": float(q[3]),
+    }
+    for horizon in within:
+        base = observed >= horizon
+        hit = base & has_second & (days <= horizon)
+        stats[f"within_{horizon}_days"] = float(hit.sum() / base.sum()) if base.any() else math.nan
+    return SecondPurchase(per, pd.Series(stats, name="time_to_second_purchase"))
+
+
+def _events(p: Purchases, unit: np.ndarray, merge_same_day: bool) -> tuple[np.ndarray, ...]:
+    """(unit, day, time) of the purchase events sorted by unit then time."""
+    f = p.frame
+    day, time = f["day"].to_numpy(), f["time"].to_numpy()
+    if merge_same_day and len(day):
+        d_min = int(day.min())
+        keep = _first_rows(unit * (p.as_of_day + 1 - d_min) + (day - d_min))
+        unit, day, time = unit[keep], day[keep], day[keep] * 86_400 * 10**9
+    order = np.lexsort((time, unit))
+    return unit[order], day[order], time[order]
+
+
+def interpurchase_times(
+    orders: Any,
+    *,
+    merge_same_day: bool = False,
+    as_of: Any = None,
+    customer_col: str = schema.CUSTOMER_ID,
+    time_col: str = schema.ORDER_TIME,
+    order_col: str = schema.ORDER_ID,
+    amount_col: str = schema.AMOUNT,
+    status_col: str | None = schema.STATUS,
+    refund_col: str | None = schema.REFUND_AMOUNT,
+) -> pd.DataFrame:
+    """Each customer's number of purchases and the calendar days between them.
+
+    A gap is the number of calendar days between two consecutive purchases (0 for two
+    orders on one day, unless ``merge_same_day=True`` counts purchase days).
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders: pandas, or any frame narwhals supports (polars, DuckDB).
+    merge_same_day : bool, default=False
+        Count purchase days instead of orders.
+    as_of : datetime-like, default=None
+        End of observation; None means the latest order in the data.
+    customer_col, time_col, order_col, amount_col : str
+        Column names; the defaults are the canonical ones.
+    status_col, refund_col : str or None
+        Status and refund columns; None (or absent) treats every row as a full purchase.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by the customer key (sorted), one row per buying customer:
+        ``n_purchases`` (int), ``median_gap_days`` and ``mean_gap_days`` (float, NaN
+        with a single purchase).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_analytics.repurchase import interpurchase_times
+    >>> orders = pd.DataFrame({
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "customer_id": ["ann", "ann", "ann", "bob", "bob"],
+    ...     "order_time": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-02-10",
+    ...                                   "2024-01-20", "2024-01-20"]),
+    ...     "amount": [30.0, 20.0, 50.0, 10.0, 40.0],
+    ... })
+    >>> interpurchase_times(orders)
+                 n_purchases  median_gap_days  mean_gap_days
+    customer_id
+    ann                    3             20.0           20.0
+    bob                    2              0.0            0.0
+    >>> interpurchase_times(orders, merge_same_day=True).loc["bob"].tolist()
+    [1.0, nan, nan]
+    """
+    caller = "interpurchase_times"
+    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    p = _purchases(orders, caller, as_of, None, cols)
+    unit, day, _ = _events(p, p.frame["cust"].to_numpy(), merge_same_day)
+    n = len(p.keys)
+    same = np.zeros(len(unit), dtype=bool)
+    same[1:] = unit[1:] == unit[:-1]
+    gaps = pd.Series(np.diff(day, prepend=0)[same].astype(float))
+    grouped = gaps.groupby(unit[same])
+    out = pd.DataFrame(
+        {
+            "n_purchases": np.bincount(unit, minlength=n).astype("int64"),
+            "median_gap_days": grouped.median().reindex(range(n)).to_numpy(),
+            "mean_gap_days": grouped.mean().reindex(range(n)).to_numpy(),
+        },
+        index=p.keys,
+    )
+    return out.sort_index(kind="stable")
+
+
+def next_purchase_window(
+    orders: Any,
+    *,
+    quantile: float = 0.8,
+    by: str | None = None,
+    merge_same_day: bool = True,
+    as_of: Any = None,
+    customer_col: str = schema.CUSTOMER_ID,
+    time_col: str = schema.ORDER_TIME,
+    order_col: str = schema.ORDER_ID,
+    amount_col: str = schema.AMOUNT,
+    status_col: str | None = schema.STATUS,
+    refund_col: str | None = schema.REFUND_AMOUNT,
+) -> pd.DataFrame:
+    """Days within which a share of repeat purchases happen: when to send a reminder.
+
+    Pools the gaps between consecutive purchases of every customer (per group with
+    ``by``: a customer's consecutive purchases in that category or channel) and reports
+    the smallest whole number of days ``window_days`` such that at least ``quantile``
+    of the gaps are that long or shorter. Only completed gaps are seen, so long cycles
+    are under-represented in young data: prefer data spanning several cycles.
+
+    Parameters
+    ----------
+    orders : DataFrame
+        Canonical orders: pandas, or any frame narwhals supports (polars, DuckDB).
+    quantile : float, default=0.8
+        Share of repeat purchases the window must cover, in (0, 1].
+    by : str, default=None
+        Column of ``orders`` to split by (``category``, ``product_id``, ``channel``).
+    merge_same_day : bool, default=True
+        Count purchase days, not orders: a second order on the same day is the same
+        shopping trip, not a return (the default differs from the other functions for
+        that reason).
+    as_of : datetime-like, default=None
+        End of observation; None means the latest order in the data.
+    customer_col, time_col, order_col, amount_col : str
+        Column names; the defaults are the canonical ones.
+    status_col, refund_col : str or None
+        Status and refund columns; None (or absent) treats every row as a full purchase.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per group (sorted; a single row ``"all"`` without ``by``):
+        ``customers`` (with at least one repeat purchase), ``repeat_purchases``
+        (gaps), ``median_days`` and ``window_days`` (the ``quantile`` of the gaps,
+        an observed number of days; NaN without repeat purchases).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from crm_analytics.repurchase import next_purchase_window
+    >>> orders = pd.DataFrame({
+    ...     "order_id": ["o1", "o2", "o3", "o4", "o5"],
+    ...     "customer_id": ["ann", "ann", "ann", "bob", "bob"],
+    ...     "order_time": pd.to_datetime(["2024-01-01", "2024-01-11", "2024-02-10",
+    ...                                   "2024-01-20", "2024-02-09"]),
+    ...     "amount": [30.0, 20.0, 50.0, 10.0, 40.0],
+    ... })
+    >>> next_purchase_window(orders, quantile=0.6)
+           customers  repeat_purchases  median_days  window_days
+    group
+    all            2                 3         20.0         20.0
+    """
+    caller = "next_purchase_window"
+    if (
+        isinstance(quantile, bool)
+        or not isinstance(quantile, (int, float, np.floating))
+        or not 0 < quantile <= 1
+    ):
+        raise InvalidDataError(
+            f"{caller}: quantile must be a share in (0, 1], got {quantile!r}. "
+            f"Hint: quantile=0.8 covers 80% of repeat purchases."
+        )
+    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    p = _purchases(orders, caller, as_of, by, cols)
+    n_groups = len(p.groups) if p.groups is not None else 1
+    group = (
+        p.frame["group"].to_numpy()
+        if p.groups is not None
+        else np.zeros(len(p.frame), dtype="int64")
+    )
+    unit, day, _ = _events(p, p.frame["cust"].to_numpy() * n_groups + group, merge_same_day)
+    same = np.zeros(len(unit), dtype=bool)
+    same[1:] = unit[1:] == unit[:-1]
+    gaps = np.diff(day, prepend=0)[same]
+    gap_group = unit[same] % n_groups
+    order = np.lexsort((gaps, gap_group))
+    gaps, gap_group = gaps[order], gap_group[order]
+    counts = np.bincount(gap_group, minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    # inverted CDF: the smallest gap with at least `quantile` of the gaps at or below it
+    pos = starts + np.maximum(np.ceil(quantile * counts - 1e-9).astype("int64") - 1, 0)
+    has = counts > 0
+    window = np.full(n_groups, np.nan)
+    window[has] = gaps[pos[has]]
+    medians = pd.Series(gaps.astype(float)).groupby(gap_group).median()
+    customers = np.bincount(_unique_codes(unit[same]) % n_groups, minlength=n_groups)
+    out = pd.DataFrame(
+        {
+            "customers": customers.astype("int64"),
+            "repeat_purchases": counts.astype("int64"),
+            "median_days": medians.reindex(range(n_groups)).to_numpy(),
+            "window_days": window,
+        }
+    )
+    if p.groups is None:
+        out.index = pd.Index(["all"], name="group")
+        return out
+    sorter = _sorted_groups(p.groups)
+    out = out.iloc[sorter]
+    out.index = p.groups[sorter]
+    return out
+
+
+def _unique_codes(values: np.ndarray) -> np.ndarray:
+    return np.asarray(pd.unique(values), dtype="int64")
