@@ -24,6 +24,8 @@ from crm_analytics.basket import (
     association_rules,
     basket_matrix,
     frequent_itemsets,
+    recommend,
+    sequential_rules,
 )
 from crm_analytics.exceptions import ColumnNotFoundError, DataQualityWarning, InvalidDataError
 
@@ -140,7 +142,7 @@ def test_basket_matrix_missing_items_warn_or_fail(shop):
     gappy.loc[0, "product_id"] = None
     with pytest.warns(DataQualityWarning, match="1 of 8 purchase rows have no 'product_id'"):
         m = basket_matrix(gappy)
-    assert m.matrix.toarray()[0].astype(int).tolist() == [0, 0, 1]
+    assert m.matrix.toarray()[0].astype(int).tolist() == [1, 0, 0]  # o1 keeps its cup
     empty = shop.assign(product_id=None)
     with pytest.raises(
         InvalidDataError, match="(?s)'product_id' is empty in all 8.*level='category'"
@@ -558,3 +560,272 @@ def test_same_as_mlxtend_with_a_dominant_item():
     onehot = pd.DataFrame(dense, columns=[f"p{j}" for j in range(25)])
     _assert_same_as_mlxtend(onehot, 0.005)
     _assert_same_as_mlxtend(onehot, 0.02, max_len=3)
+
+
+# --- sequential_rules ---------------------------------------------------------------------
+def _orders(rows, **extra_cols) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_time", "product_id"])
+    frame["order_time"] = pd.to_datetime(frame["order_time"])
+    for name, values in extra_cols.items():
+        frame[name] = values
+    return frame
+
+
+@pytest.fixture
+def journeys() -> pd.DataFrame:
+    """as_of = 2024-06-01 (the last order); window 60 days.
+
+    a: shampoo 01-01, conditioner 01-20 (19 days)          -> A then B
+    b: shampoo 01-05, conditioner 02-01 (27 days)          -> A then B
+    c: shampoo 01-03, soap 06-01                           -> A, no B in window
+    d: soap 01-10, conditioner 01-10 (same time: same purchase, not after)
+    e: soap 01-15, conditioner 04-20 (96 days: too late)
+    f: shampoo 05-01 (window not observed: left out), conditioner 05-02
+    """
+    return _orders(
+        [
+            ("a", "2024-01-01", "shampoo"),
+            ("a", "2024-01-20", "conditioner"),
+            ("b", "2024-01-05", "shampoo"),
+            ("b", "2024-02-01", "conditioner"),
+            ("c", "2024-01-03", "shampoo"),
+            ("c", "2024-06-01", "soap"),
+            ("d", "2024-01-10", "soap"),
+            ("d", "2024-01-10", "conditioner"),
+            ("e", "2024-01-15", "soap"),
+            ("e", "2024-04-20", "conditioner"),
+            ("f", "2024-05-01", "shampoo"),
+            ("f", "2024-05-02", "conditioner"),
+        ]
+    )
+
+
+def test_sequential_rules_hand_computed(journeys):
+    before = journeys.copy()
+    seq = sequential_rules(journeys, within_days=60, min_customers=1)
+    pd.testing.assert_frame_equal(journeys, before)
+    row = seq[(seq.antecedent == "shampoo") & (seq.consequent == "conditioner")].iloc[0]
+    # eligible shampoo buyers: a, b, c (f's window ends after as_of); a and b follow up
+    assert (row.antecedent_customers, row.customers) == (3, 2)
+    assert row.confidence == pytest.approx(2 / 3)
+    # base: customers with a full window after their first purchase: a b c d e (5);
+    # conditioner strictly after the first purchase and within 60 days: a, b -> 2 / 5
+    assert row.base_rate == pytest.approx(0.4)
+    assert row.lift == pytest.approx((2 / 3) / 0.4)
+    assert row.median_days == pytest.approx(23.0)  # (19 + 27) / 2
+    # soap -> conditioner: d bought both at once, e too late: no pair
+    assert not ((seq.antecedent == "soap") & (seq.consequent == "conditioner")).any()
+    assert not (seq.antecedent == seq.consequent).any()
+    assert seq.columns.tolist() == [
+        "antecedent", "consequent", "antecedent_customers", "customers", "confidence",
+        "base_rate", "lift", "median_days",
+    ]  # fmt: skip
+    assert len(sequential_rules(journeys, within_days=60, min_customers=3)) == 0
+    # with as_of moved on, f's window is complete and f counts
+    later = sequential_rules(journeys, within_days=60, min_customers=1, as_of="2024-08-01")
+    row = later[(later.antecedent == "shampoo") & (later.consequent == "conditioner")].iloc[0]
+    assert (row.antecedent_customers, row.customers) == (4, 3)
+
+
+def test_sequential_rules_purchases_only_and_levels(journeys):
+    cancelled = journeys.assign(status=["paid"] * 3 + ["cancelled"] + ["paid"] * 8)
+    seq = sequential_rules(cancelled, within_days=60, min_customers=1)
+    row = seq[(seq.antecedent == "shampoo") & (seq.consequent == "conditioner")].iloc[0]
+    assert row.customers == 1  # b's conditioner was cancelled
+    kinds = journeys.assign(
+        kind=journeys["product_id"].map({"shampoo": "hair", "conditioner": "hair", "soap": "body"})
+    )
+    by_kind = sequential_rules(kinds, within_days=60, min_customers=1, level="kind")
+    assert set(by_kind.antecedent) | set(by_kind.consequent) <= {"hair", "body"}
+
+
+def test_sequential_rules_errors(journeys):
+    with pytest.raises(InvalidDataError, match="(?s)must be datetime64.*pd.to_datetime"):
+        sequential_rules(journeys.assign(order_time=journeys.order_time.astype(str)))
+    with pytest.raises(InvalidDataError, match="within_days must be a positive number"):
+        sequential_rules(journeys, within_days=0)
+    with pytest.raises(InvalidDataError, match="min_customers must be a positive integer"):
+        sequential_rules(journeys, min_customers=0)
+    with pytest.raises(ColumnNotFoundError, match="time_col"):
+        sequential_rules(journeys.rename(columns={"order_time": "t"}))
+
+
+def naive_sequential(orders: pd.DataFrame, within_days: float, min_customers: int) -> dict:
+    """Per-customer loops: the definition, written out."""
+    as_of = orders["order_time"].max()
+    window = pd.Timedelta(days=within_days)
+    eligible_a: dict = {}
+    both: dict = {}
+    base: dict = {}
+    n_base = 0
+    for _, g in orders.groupby("customer_id"):
+        t0 = g["order_time"].min()
+        if t0 + window <= as_of:
+            n_base += 1
+            for b in set(g.loc[(g.order_time > t0) & (g.order_time <= t0 + window), "product_id"]):
+                base[b] = base.get(b, 0) + 1
+        for a, first in g.groupby("product_id")["order_time"].min().items():
+            if first + window > as_of:
+                continue
+            eligible_a[a] = eligible_a.get(a, 0) + 1
+            after = g[(g.order_time > first) & (g.order_time <= first + window)]
+            for b in set(after["product_id"]) - {a}:
+                both[(a, b)] = both.get((a, b), 0) + 1
+    return {
+        (a, b): (n, n / eligible_a[a], base[b] / n_base)
+        for (a, b), n in both.items()
+        if n >= min_customers
+    }
+
+
+def test_sequential_rules_equal_the_definition_on_the_sample():
+    orders = datasets.load_sample()
+    paid = orders[
+        (orders.status == "paid")
+        & ~((orders.refund_amount > 0) & (orders.refund_amount >= orders.amount))
+    ]
+    seq = sequential_rules(orders, within_days=45, min_customers=3)
+    assert len(seq) > 20
+    expected = naive_sequential(
+        paid[["customer_id", "order_time", "product_id"]].assign(order_time=paid.order_time), 45, 3
+    )
+    # as_of of the naive version: latest purchase; the function's: latest order (any status)
+    assert orders.order_time.max() == paid.order_time.max()
+    got = {
+        (r.antecedent, r.consequent): (r.customers, r.confidence, r.base_rate)
+        for r in seq.itertuples()
+    }
+    assert got.keys() == expected.keys()
+    for key, (n, conf, base) in expected.items():
+        assert got[key][0] == n
+        assert got[key][1] == pytest.approx(conf) and got[key][2] == pytest.approx(base)
+
+
+# --- recommend ----------------------------------------------------------------------------
+@pytest.fixture
+def history() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "order_id": ["o1", "o1", "o1", "o2", "o2", "o3", "o3", "o4", "o5", "o5", "o6"],
+            "customer_id": [
+                "ann",
+                "ann",
+                "ann",
+                "bob",
+                "bob",
+                "cy",
+                "cy",
+                "dan",
+                "eve",
+                "eve",
+                "eve",
+            ],
+            "product_id": [
+                "tea",
+                "cup",
+                "pot",
+                "tea",
+                "cup",
+                "tea",
+                "pot",
+                "tea",
+                "cup",
+                "pot",
+                "tea",
+            ],
+            "status": ["paid"] * 10 + ["cancelled"],
+        }
+    )
+
+
+def test_recommend_hand_computed(history):
+    # baskets: {tea cup pot} {tea cup} {tea pot} {tea} {cup pot}; eve's tea was cancelled
+    rules = association_rules(frequent_itemsets(history, min_count=2))
+    before = history.copy()
+    offers = recommend(history, rules)
+    pd.testing.assert_frame_equal(history, before)
+    assert offers.index.name == "customer_id"
+    assert offers.columns.tolist() == [
+        "rank",
+        "product_id",
+        "confidence",
+        "lift",
+        "antecedent",
+        "rule",
+    ]
+    # dan has tea: tea -> cup (2/4, lift 0.5 / (3/5)) and tea -> pot (2/4, lift 0.5 / (3/5))
+    dan = offers.loc[["dan"]]
+    # equal rules are ordered by their consequent: cup before pot
+    assert dan["product_id"].tolist() == ["cup", "pot"]
+    assert dan["rank"].tolist() == [1, 2]
+    assert (dan["confidence"] == 0.5).all()
+    # eve has cup and pot (tea cancelled): {cup} -> tea 2/3, {pot} -> tea 2/3; one offer
+    eve = offers.loc[["eve"]]
+    assert eve["product_id"].tolist() == ["tea"]
+    assert eve["confidence"].iloc[0] == pytest.approx(2 / 3)
+    assert "ann" not in offers.index  # ann has everything
+    for r in offers.itertuples():
+        rule = rules.loc[r.rule]
+        assert rule["antecedent"] == r.antecedent and r.product_id in rule["consequent"]
+    assert len(recommend(history, rules, top_n=1).loc[["dan"]]) == 1
+    kept = recommend(history, rules, exclude_bought=False)
+    assert "ann" in kept.index
+    only = recommend(history, rules, customers=["eve", "nobody"])
+    assert set(only.index) == {"eve"}
+
+
+def test_recommend_multi_item_antecedents_need_every_item():
+    rules = pd.DataFrame(
+        {
+            "antecedent": [frozenset({"a", "b"}), frozenset({"a"})],
+            "consequent": [frozenset({"c", "d"}), frozenset({"e"})],
+            "confidence": [0.9, 0.4],
+            "lift": [3.0, 2.0],
+        },
+        index=[10, 20],
+    )
+    orders = pd.DataFrame({"customer_id": ["x", "x", "y"], "product_id": ["a", "b", "a"]})
+    offers = recommend(orders, rules)
+    assert offers.loc[["x"]]["product_id"].tolist() == ["c", "d", "e"]
+    assert offers.loc[["x"]]["rule"].tolist() == [10, 10, 20]
+    assert offers.loc[["y"]]["product_id"].tolist() == ["e"]
+    by_lift = recommend(orders, rules, score="lift", top_n=2)
+    assert by_lift.loc[["x"]]["product_id"].tolist() == ["c", "d"]
+
+
+def test_recommend_equals_a_loop_over_customers():
+    orders = datasets.load_sample()
+    rules = association_rules(frequent_itemsets(orders, min_support=0.001), min_confidence=0.05)
+    offers = recommend(orders, rules, top_n=3)
+    paid = orders[
+        (orders.status == "paid")
+        & ~((orders.refund_amount > 0) & (orders.refund_amount >= orders.amount))
+    ]
+    bought = paid.groupby("customer_id")["product_id"].agg(set)
+    some = bought.index[:: max(1, len(bought) // 150)]
+    for customer in some:
+        have = bought[customer]
+        best: dict = {}
+        for r in rules.itertuples():
+            if r.antecedent <= have:
+                for item in r.consequent - have:
+                    cand = (-r.confidence, -r.lift, r.Index)
+                    best[item] = min(best.get(item, cand), cand)
+        ranked = sorted(best.items(), key=lambda kv: (kv[1], kv[0]))[:3]
+        got = offers.loc[[customer]] if customer in offers.index else offers.iloc[:0]
+        assert got["product_id"].tolist() == [item for item, _ in ranked]
+        assert got["rule"].tolist() == [key[2] for _, key in ranked]
+
+
+def test_recommend_errors(history):
+    rules = association_rules(frequent_itemsets(history, min_count=2))
+    with pytest.raises(InvalidDataError, match="(?s)none of the rules' items.*level="):
+        recommend(history.assign(category="drinks"), rules, level="category")
+    with pytest.raises(InvalidDataError, match="output of association_rules"):
+        recommend(history, rules.drop(columns="antecedent"))
+    with pytest.raises(InvalidDataError, match="top_n must be a positive integer"):
+        recommend(history, rules, top_n=0)
+    with pytest.raises(InvalidDataError, match="score='support'"):
+        recommend(history, rules, score="support")
+    empty = recommend(history, rules.iloc[:0])
+    assert empty.empty and empty.index.name == "customer_id"

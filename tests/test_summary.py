@@ -249,3 +249,14 @@ def test_dates_before_1970_and_far_apart() -> None:
     assert s.loc["a", "recency"] == 1.0
     assert s.loc["b", "recency"] == (pd.Timestamp("2024-01-01") - pd.Timestamp("1959-12-31")).days
     assert s["monetary_value"].tolist() == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("freq", ["D", "W"])
+def test_pandas_path_equals_the_polars_accelerated_path(monkeypatch: pytest.MonkeyPatch, freq: str) -> None:
+    pytest.importorskip("polars")
+    orders = crm.datasets.load_sample()
+    lines = pd.concat([orders, crm.datasets.load_cdnow("sample").assign(order_id=lambda d: "x" + d["order_id"])])
+    accelerated = crm.customer_summary(lines, freq=freq)
+    monkeypatch.setattr(crm.summary, "USE_POLARS", False)
+    plain = crm.customer_summary(lines, freq=freq)
+    pd.testing.assert_frame_equal(plain, accelerated)

@@ -39,6 +39,8 @@ _CHUNK = 8192
 # fits on more distinct rows than this start from a fit on a thinned sample
 _START_ROWS = 20_000
 _START_CUSTOMERS = 20_000
+# Pareto/NBD rows whose integral is below 1 - _DIRECT_RATIO of H(x, tx) get their own quadrature
+_DIRECT_RATIO = 0.9
 
 
 def _trigamma(v: Any) -> Any:
@@ -211,7 +213,10 @@ def bg_loglik(
         (0, 3): v @ (D[0] * D[3]),
         (1, 3): v @ (D[1] * D[3]),
         (2, 3): t_ab - (v @ D[3]) / a,
-        (3, 3): t_ab + d.wx @ _trigamma(b + ux + k) - W * _trigamma(b) + ww4 @ i_bx**2
+        (3, 3): t_ab
+        + d.wx @ _trigamma(b + ux + k)
+        - W * _trigamma(b)
+        + ww4 @ i_bx**2
         + v @ (D[3] * D[3]),
     }
     g, H = _to_log_params(params, g_nat, _sym(ent, 4))
@@ -317,8 +322,6 @@ def _bg_core_loglik(params, x, tx, T, *, modified: bool) -> np.ndarray:
     return np.logaddexp(alive, dead)
 
 
-
-
 # --------------------------------------------------------------------------- Pareto/NBD
 
 
@@ -410,6 +413,34 @@ def _pareto_pairs(d: Compressed) -> dict[str, Any]:
     return d.cache["pairs"]
 
 
+def _pareto_mu(st: Any, e1: np.ndarray, s: float, hess: bool) -> np.ndarray:
+    """Means of the derivatives of log(s * integrand) on (r, alpha, s, beta)."""
+    means = st[0] if hess else st
+    e2 = s + 1.0
+    return np.column_stack([-means[0], -e1 * means[1], 1.0 / s - means[2], -e2 * means[3]])
+
+
+def _pareto_second(st: Any, e1: np.ndarray, s: float) -> np.ndarray:
+    """E[grad grad^T + Hessian] of log(s * integrand), per row of ``st``."""
+    means, sec = st
+    e2 = s + 1.0
+    ones = np.ones_like(e1)
+    A = np.column_stack([-ones, -e1, -ones, -e2 * ones])
+    b = np.array([0.0, 0.0, 1.0 / s, 0.0])
+    AEu = A * np.column_stack(means)
+    M = A[:, :, None] * sec * A[:, None, :]
+    M += AEu[:, :, None] * b[None, None, :] + b[None, :, None] * AEu[:, None, :]
+    M += np.outer(b, b)[None, :, :]
+    M[:, 0, 1] -= means[1]
+    M[:, 1, 0] -= means[1]
+    M[:, 1, 1] += e1 * sec[:, 1, 1]
+    M[:, 2, 2] -= 1.0 / s**2
+    M[:, 2, 3] -= means[3]
+    M[:, 3, 2] -= means[3]
+    M[:, 3, 3] += e2 * sec[:, 3, 3]
+    return M
+
+
 def pareto_loglik(
     params: np.ndarray, d: Compressed, *, grad: bool = True, hess: bool = False
 ) -> Any:
@@ -432,6 +463,21 @@ def pareto_loglik(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(np.isfinite(L_tx), np.exp(L_T - L_tx), 0.0)
         C = L_tx + np.log1p(-np.minimum(ratio, 1.0))  # log(s I), I = H(x, tx) - H(x, T)
+    # where H(x, T) is close to H(x, tx) the difference would amplify rounding in the
+    # derivatives: those rows get their own quadrature over [tx, T]
+    threshold = _DIRECT_RATIO if len(x) > _START_ROWS else -1.0  # small data: all direct
+    direct = np.flatnonzero((ratio > threshold) & (d.tx < T))
+    logI_d, st_d = _power_integral(
+        d.tx[direct],
+        T[direct],
+        alpha,
+        r + x[direct],
+        beta,
+        s + 1.0,
+        grad=order >= 1,
+        hess=order == 2,
+    )
+    C[direct] = np.log(s) + logI_d
     la_T = np.log(alpha + T)
     lb_T = np.log(beta + T)
     rx = r + x
@@ -447,16 +493,18 @@ def pareto_loglik(
     with np.errstate(invalid="ignore"):
         a1 = np.where(np.isfinite(L_tx), np.exp(L_tx - lse), 0.0)
         a2 = np.where(np.isfinite(L_T), np.exp(L_T - lse), 0.0)
+    a1[direct] = 0.0
+    a2[direct] = 0.0
+    a_d = np.exp(C[direct] - lse[direct])
     # derivatives of log(s * integrand): (-log(alpha+u), -(r+x)/(alpha+u), 1/s - log(beta+u),
     # -(s+1)/(beta+u)); their means under each pair's integrand
-    means = st[0] if hess else st
-    e1 = r + px
-    e2 = s + 1.0
-    mu = np.column_stack([-means[0], -e1 * means[1], 1.0 / s - means[2], -e2 * means[3]])
+    mu = _pareto_mu(st, r + px, s, hess)
+    mu_d = _pareto_mu(st_d, r + x[direct], s, hess)
     i_aT = 1.0 / (alpha + T)
     i_bT = 1.0 / (beta + T)
     gB = np.column_stack([-la_T, -rx * i_aT, -lb_T, -s * i_bT])
     g_rows = wB[:, None] * gB + a1[:, None] * mu[i_tx] - a2[:, None] * mu[i_T]
+    g_rows[direct] += a_d[:, None] * mu_d
     g_nat = w @ g_rows
     g_nat += np.array(
         [
@@ -468,22 +516,8 @@ def pareto_loglik(
     )
     if not hess:
         return ll, g_nat * params
-    sec = st[1]
-    # per pair: E[grad grad^T + Hessian] of log(s * integrand)
-    A = np.column_stack([-np.ones_like(e1), -e1, -np.ones_like(e1), -e2 * np.ones_like(e1)])
-    b = np.array([0.0, 0.0, 1.0 / s, 0.0])
-    Eu = np.column_stack(means)
-    M = A[:, :, None] * sec * A[:, None, :]
-    AEu = A * Eu
-    M += AEu[:, :, None] * b[None, None, :] + b[None, :, None] * AEu[:, None, :]
-    M += np.outer(b, b)[None, :, :]
-    M[:, 0, 1] -= means[1]
-    M[:, 1, 0] -= means[1]
-    M[:, 1, 1] += e1 * sec[:, 1, 1]
-    M[:, 2, 2] -= 1.0 / s**2
-    M[:, 2, 3] -= means[3]
-    M[:, 3, 2] -= means[3]
-    M[:, 3, 3] += e2 * sec[:, 3, 3]
+    M = _pareto_second(st, r + px, s)
+    M_d = _pareto_second(st_d, r + x[direct], s)
     # alive branch: Hessian of B plus gB gB^T
     HB = gB[:, :, None] * gB[:, None, :]
     HB[:, 0, 1] -= i_aT
@@ -497,6 +531,7 @@ def pareto_loglik(
     pair_w1 = np.bincount(i_tx, weights=w * a1, minlength=len(px))
     pair_w2 = np.bincount(i_T, weights=w * a2, minlength=len(px))
     H_nat += np.einsum("n,nij->ij", pair_w1 - pair_w2, M)
+    H_nat += np.einsum("n,nij->ij", w[direct] * a_d, M_d)
     H_nat -= np.einsum("n,ni,nj->ij", w, g_rows, g_rows)
     H_nat[0, 0] += d.wx @ _trigamma(r + ux) - W * _trigamma(r)
     H_nat[0, 1] += W / alpha
@@ -774,12 +809,16 @@ def _newton(
         return theta, f, g, H, steps
     while steps < max_iter:
         steps += 1
-        evals, vecs = np.linalg.eigh(H)
+        free = _free(theta, g, bound)
+        if not free.any():
+            break
+        evals, vecs = np.linalg.eigh(H[np.ix_(free, free)])
         top = float(np.max(np.abs(evals)))
         if not np.isfinite(top) or top == 0.0:
             break
         evals = np.maximum(np.abs(evals), 1e-10 * top)  # a descent direction in any case
-        step = -(vecs @ ((vecs.T @ g) / evals))
+        step = np.zeros_like(theta)
+        step[free] = -(vecs @ ((vecs.T @ g[free]) / evals))
         big = float(np.max(np.abs(step)))
         if big > 2.0:
             step *= 2.0 / big
@@ -797,9 +836,24 @@ def _newton(
             break
         moved = float(np.max(np.abs(cand - theta)))
         theta, f, g, H = cand, fc, gc, Hc
-        if moved < 1e-10 or float(np.max(np.abs(g))) < 1e-14:
+        if moved < 1e-10 or _grad_norm(theta, g, bound) < 1e-14:
             break
     return theta, f, g, H, steps
+
+
+def _free(theta: np.ndarray, g: np.ndarray, bound: float) -> np.ndarray:
+    """Coordinates not held at a bound by a gradient pointing outside."""
+    at_upper = (theta >= bound - 1e-9) & (g < 0)
+    at_lower = (theta <= -bound + 1e-9) & (g > 0)
+    return ~(at_upper | at_lower)
+
+
+def _grad_norm(theta: np.ndarray, g: Any, bound: float) -> float:
+    """Largest component of the projected gradient (inf when not finite)."""
+    if g is None or not np.all(np.isfinite(g)):
+        return np.inf
+    free = _free(theta, g, bound)
+    return float(np.max(np.abs(g[free]))) if free.any() else 0.0
 
 
 def maximize(
@@ -831,7 +885,7 @@ def maximize(
     message = str(first.message)
     theta, f, g, H, it = _newton(objective, np.asarray(first.x, dtype=float), bound)
     n_iter += it
-    gnorm = float(np.max(np.abs(g))) if g is not None and np.all(np.isfinite(g)) else np.inf
+    gnorm = _grad_norm(theta, g, bound)
     if start is not None and not gnorm < 1e-6:
         # the sample's optimum was too far away: L-BFGS-B on the data itself, then Newton
         again = _lbfgs(objective, theta if np.isfinite(f) else first.x, bound, max_iter)
@@ -839,8 +893,13 @@ def maximize(
         n_iter += int(again.nit) + it2
         if np.isfinite(f2) and (not np.isfinite(f) or f2 <= f):
             theta, f, g, H, message = theta2, f2, g2, H2, str(again.message)
-        gnorm = float(np.max(np.abs(g))) if g is not None and np.all(np.isfinite(g)) else np.inf
-    converged = bool(np.isfinite(f) and gnorm < 1e-4)
+        gnorm = _grad_norm(theta, g, bound)
+    first_gnorm = _grad_norm(first.x, first.jac, bound) if start is None else np.inf
+    if not gnorm < 1e-4 and first_gnorm < gnorm and first.fun <= f + 1e-12 * abs(f):
+        # Newton could not improve on L-BFGS-B (a flat ridge): keep its result
+        theta, f, H = np.asarray(first.x, dtype=float), float(first.fun), None
+        gnorm = first_gnorm
+    converged = bool(np.isfinite(f) and (gnorm < 1e-4 or (first.success and gnorm < 1e-3)))
     params = np.exp(theta)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         ll = float(loglik(params, 0)[0])

@@ -145,6 +145,23 @@ def customer_summary(
     has_status = status_col is not None and status_col in columns
     has_refund = refund_col is not None and refund_col in columns
     has_quantity = quantity_col is not None and quantity_col in columns
+    used = [customer_col, time_col, amount_col, order_col]
+    used += [
+        c
+        for c, ok in (
+            (status_col, has_status),
+            (refund_col, has_refund),
+            (quantity_col, has_quantity),
+        )
+        if ok
+    ]
+    accelerated = native_is_pandas and _polars_available()
+    if accelerated:
+        # the same pipeline, run by polars: several times faster than pandas group-bys
+        import polars as pl
+
+        frame = nw.from_native(pl.from_pandas(orders[list(dict.fromkeys(used))]).lazy())
+        schema_ = frame.collect_schema()
 
     time = nw.col(time_col)
     if getattr(schema_[time_col], "time_zone", None):
@@ -177,7 +194,7 @@ def customer_summary(
 
     customer_key, order_key = nw.col(customer_col), nw.col(order_col)
     codes, one_row_per_order = None, False
-    if native_is_pandas:
+    if native_is_pandas and not accelerated:
         # pandas re-hashes string keys in every group-by and join: hash them once here
         codes, one_row_per_order, frame = _integer_keys(orders, frame, customer_col, order_col)
         customer_key, order_key = nw.col("_cust_code"), nw.col("_order_code")
@@ -295,6 +312,16 @@ def _integer_keys(
         ),
     )
     return np.asarray(cust_uniques, dtype=object), one_row_per_order, frame
+
+
+#: Run pandas input through polars when it is installed (set False to force pandas).
+USE_POLARS = True
+
+
+def _polars_available() -> bool:
+    import importlib.util
+
+    return USE_POLARS and importlib.util.find_spec("polars") is not None
 
 
 def _collect_scalar(frame: Any) -> Any:
