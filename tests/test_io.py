@@ -591,6 +591,12 @@ def test_sample_taobao_export_matches_the_canonical_sample() -> None:
     )
     common = exported.index.intersection(per_order.index)
     assert len(common) == len(exported)  # every loaded order is a sample order
-    np.testing.assert_allclose(exported.loc[common, "amount"], per_order.loc[common, "amount"], atol=0.005)
-    np.testing.assert_allclose(exported.loc[common, "refund_amount"], per_order.loc[common, "refund"], atol=0.005)
-    assert (exported.loc[common, "status"].astype(str) == per_order.loc[common, "status"].astype(str)).all()
+    np.testing.assert_allclose(
+        exported.loc[common, "amount"], per_order.loc[common, "amount"], atol=0.005
+    )
+    np.testing.assert_allclose(
+        exported.loc[common, "refund_amount"], per_order.loc[common, "refund"], atol=0.005
+    )
+    assert (
+        exported.loc[common, "status"].astype(str) == per_order.loc[common, "status"].astype(str)
+    ).all()

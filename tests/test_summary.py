@@ -252,10 +252,14 @@ def test_dates_before_1970_and_far_apart() -> None:
 
 
 @pytest.mark.parametrize("freq", ["D", "W"])
-def test_pandas_path_equals_the_polars_accelerated_path(monkeypatch: pytest.MonkeyPatch, freq: str) -> None:
+def test_pandas_path_equals_the_polars_accelerated_path(
+    monkeypatch: pytest.MonkeyPatch, freq: str
+) -> None:
     pytest.importorskip("polars")
     orders = crm.datasets.load_sample()
-    lines = pd.concat([orders, crm.datasets.load_cdnow("sample").assign(order_id=lambda d: "x" + d["order_id"])])
+    lines = pd.concat(
+        [orders, crm.datasets.load_cdnow("sample").assign(order_id=lambda d: "x" + d["order_id"])]
+    )
     accelerated = crm.customer_summary(lines, freq=freq)
     monkeypatch.setattr(crm.summary, "USE_POLARS", False)
     plain = crm.customer_summary(lines, freq=freq)

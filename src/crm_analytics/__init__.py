@@ -30,6 +30,8 @@ _ENTRY_POINTS: dict[str, str] = {
     "CustomersLoad": "io",
     "customer_summary": "summary",
     "rfm_table": "rfm",
+    "to_csv": "export",
+    "to_excel": "export",
     "fit_clv": "clv",
 }
 _SUBMODULES = (
@@ -37,8 +39,10 @@ _SUBMODULES = (
     "clv",
     "datasets",
     "exceptions",
+    "export",
     "io",
     "plot",
+    "report",
     "rfm",
     "schema",
     "segments",
@@ -48,8 +52,22 @@ _SUBMODULES = (
 __all__ = ["__version__", *_ENTRY_POINTS, *_SUBMODULES]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import cli, clv, datasets, exceptions, io, plot, rfm, schema, segments, summary  # noqa: F401
+    from . import (  # noqa: F401
+        cli,
+        clv,
+        datasets,
+        exceptions,
+        export,
+        io,
+        plot,
+        report,
+        rfm,
+        schema,
+        segments,
+        summary,
+    )
     from .clv import fit_clv  # noqa: F401
+    from .export import to_csv, to_excel  # noqa: F401
     from .io import (  # noqa: F401
         CustomersLoad,
         OrdersLoad,

@@ -41,10 +41,18 @@ _START_ROWS = 20_000
 _START_CUSTOMERS = 20_000
 # Pareto/NBD rows whose integral is below 1 - _DIRECT_RATIO of H(x, tx) get their own quadrature
 _DIRECT_RATIO = 0.9
+_ALL_DIRECT_ROWS = 5_000
+# the Pareto/NBD start uses a smaller sample (its likelihood costs a quadrature per pair)
+_PARETO_START_CUSTOMERS = 5_000
 
 
 def _trigamma(v: Any) -> Any:
     return polygamma(1, v)
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    """Dot product of two vectors without BLAS threads (which stall on busy machines)."""
+    return float(np.einsum("i,i->", a, b))
 
 
 # --------------------------------------------------------------------------- data
@@ -188,36 +196,45 @@ def bg_loglik(
     i_bx = np.where(has_dead, 1.0 / safe_bx, 0.0)
     W = d.n
     ww3, ww4 = w * w3, w * w4
-    dr = d.wx @ digamma(r + ux) - W * digamma(r) + W * np.log(alpha) - ww3 @ la_T - ww4 @ la_tx
-    dalpha = W * r / alpha - ww3 @ (rx * i_T) - ww4 @ (rx * i_tx)
-    dab = W * digamma(ab) - d.wx @ digamma(ab + ux + k)
+    dr = (
+        _dot(d.wx, digamma(r + ux))
+        - W * digamma(r)
+        + W * np.log(alpha)
+        - _dot(ww3, la_T)
+        - _dot(ww4, la_tx)
+    )
+    dalpha = W * r / alpha - _dot(ww3, (rx * i_T)) - _dot(ww4, (rx * i_tx))
+    dab = W * digamma(ab) - _dot(d.wx, digamma(ab + ux + k))
     sw4 = float(np.sum(ww4))
     da = dab + sw4 / a
-    db = dab + d.wx @ digamma(b + ux + k) - W * digamma(b) - ww4 @ i_bx
+    db = dab + _dot(d.wx, digamma(b + ux + k)) - W * digamma(b) - _dot(ww4, i_bx)
     g_nat = np.array([dr, dalpha, da, db])
     if not hess:
         return ll, g_nat * params
     # second derivatives: the x-only terms, each branch's own curvature, and the
     # mixing term w3 * w4 * D D^T with D the difference of the branches' gradients
-    t_ab = W * _trigamma(ab) - d.wx @ _trigamma(ab + ux + k)
+    t_ab = W * _trigamma(ab) - _dot(d.wx, _trigamma(ab + ux + k))
     v = w * w3 * w4
     D = [la_tx - la_T, rx * (i_tx - i_T), None, i_bx]  # D[2] = -1/a is constant
     sv = float(np.sum(v))
     ent = {
-        (0, 0): d.wx @ _trigamma(r + ux) - W * _trigamma(r) + v @ (D[0] * D[0]),
-        (0, 1): W / alpha - ww3 @ i_T - ww4 @ i_tx + v @ (D[0] * D[1]),
-        (1, 1): -W * r / alpha**2 + ww3 @ (rx * i_T**2) + ww4 @ (rx * i_tx**2) + v @ (D[1] * D[1]),
-        (0, 2): -(v @ D[0]) / a,
-        (1, 2): -(v @ D[1]) / a,
+        (0, 0): _dot(d.wx, _trigamma(r + ux)) - W * _trigamma(r) + _dot(v, (D[0] * D[0])),
+        (0, 1): W / alpha - _dot(ww3, i_T) - _dot(ww4, i_tx) + _dot(v, (D[0] * D[1])),
+        (1, 1): -W * r / alpha**2
+        + _dot(ww3, (rx * i_T**2))
+        + _dot(ww4, (rx * i_tx**2))
+        + _dot(v, (D[1] * D[1])),
+        (0, 2): -(_dot(v, D[0])) / a,
+        (1, 2): -(_dot(v, D[1])) / a,
         (2, 2): t_ab - sw4 / a**2 + sv / a**2,
-        (0, 3): v @ (D[0] * D[3]),
-        (1, 3): v @ (D[1] * D[3]),
-        (2, 3): t_ab - (v @ D[3]) / a,
+        (0, 3): _dot(v, (D[0] * D[3])),
+        (1, 3): _dot(v, (D[1] * D[3])),
+        (2, 3): t_ab - (_dot(v, D[3])) / a,
         (3, 3): t_ab
-        + d.wx @ _trigamma(b + ux + k)
+        + _dot(d.wx, _trigamma(b + ux + k))
         - W * _trigamma(b)
-        + ww4 @ i_bx**2
-        + v @ (D[3] * D[3]),
+        + _dot(ww4, i_bx**2)
+        + _dot(v, (D[3] * D[3])),
     }
     g, H = _to_log_params(params, g_nat, _sym(ent, 4))
     return ll, g, H
@@ -465,7 +482,7 @@ def pareto_loglik(
         C = L_tx + np.log1p(-np.minimum(ratio, 1.0))  # log(s I), I = H(x, tx) - H(x, T)
     # where H(x, T) is close to H(x, tx) the difference would amplify rounding in the
     # derivatives: those rows get their own quadrature over [tx, T]
-    threshold = _DIRECT_RATIO if len(x) > _START_ROWS else -1.0  # small data: all direct
+    threshold = _DIRECT_RATIO if len(x) > _ALL_DIRECT_ROWS else -1.0  # small data: all direct
     direct = np.flatnonzero((ratio > threshold) & (d.tx < T))
     logI_d, st_d = _power_integral(
         d.tx[direct],
@@ -485,8 +502,8 @@ def pareto_loglik(
     lse = np.logaddexp(B, C)
     W = d.n
     base_x = gammaln(r + ux)
-    ll = float(d.wx @ base_x + W * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta)))
-    ll += float(w @ lse)
+    ll = float(_dot(d.wx, base_x) + W * (-gammaln(r) + r * np.log(alpha) + s * np.log(beta)))
+    ll += float(_dot(w, lse))
     if order == 0:
         return ll, None
     wB = np.exp(B - lse)
@@ -505,10 +522,10 @@ def pareto_loglik(
     gB = np.column_stack([-la_T, -rx * i_aT, -lb_T, -s * i_bT])
     g_rows = wB[:, None] * gB + a1[:, None] * mu[i_tx] - a2[:, None] * mu[i_T]
     g_rows[direct] += a_d[:, None] * mu_d
-    g_nat = w @ g_rows
+    g_nat = np.einsum("n,ni->i", w, g_rows)
     g_nat += np.array(
         [
-            d.wx @ digamma(r + ux) - W * digamma(r) + W * np.log(alpha),
+            _dot(d.wx, digamma(r + ux)) - W * digamma(r) + W * np.log(alpha),
             W * r / alpha,
             W * np.log(beta),
             W * s / beta,
@@ -533,7 +550,7 @@ def pareto_loglik(
     H_nat += np.einsum("n,nij->ij", pair_w1 - pair_w2, M)
     H_nat += np.einsum("n,nij->ij", w[direct] * a_d, M_d)
     H_nat -= np.einsum("n,ni,nj->ij", w, g_rows, g_rows)
-    H_nat[0, 0] += d.wx @ _trigamma(r + ux) - W * _trigamma(r)
+    H_nat[0, 0] += _dot(d.wx, _trigamma(r + ux)) - W * _trigamma(r)
     H_nat[0, 1] += W / alpha
     H_nat[1, 0] += W / alpha
     H_nat[1, 1] -= W * r / alpha**2
@@ -630,8 +647,8 @@ class SpendData:
         self.wx = np.bincount(self.inv, weights=self.w, minlength=len(self.ux))
         self.wxm = self.w * self.x
         logm = np.log(self.m)
-        self.s_logm = float(self.w @ logm)
-        self.s_xlogm = float(self.wxm @ logm)
+        self.s_logm = float(_dot(self.w, logm))
+        self.s_xlogm = float(_dot(self.wxm, logm))
 
     @property
     def n(self) -> float:
@@ -658,10 +675,10 @@ def gg_loglik(params: np.ndarray, d: SpendData, *, grad: bool = True, hess: bool
     W = d.n
     xm_v = d.x * d.m + v
     lxm = np.log(xm_v)
-    s_l = float(d.w @ lxm)
-    s_xl = float(d.wxm @ lxm)
+    s_l = float(_dot(d.w, lxm))
+    s_xl = float(_dot(d.wxm, lxm))
     ll = (
-        wx @ (gammaln(pux + q) - gammaln(pux) + pux * np.log(ux))
+        _dot(wx, (gammaln(pux + q) - gammaln(pux) + pux * np.log(ux)))
         - W * gammaln(q)
         + W * q * np.log(v)
         + p * d.s_xlogm
@@ -673,11 +690,11 @@ def gg_loglik(params: np.ndarray, d: SpendData, *, grad: bool = True, hess: bool
     if not grad and not hess:
         return ll, None
     inv_ = 1.0 / xm_v
-    s_i = float(d.w @ inv_)
-    s_xi = float(d.wxm @ inv_)
+    s_i = float(_dot(d.w, inv_))
+    s_xi = float(_dot(d.wxm, inv_))
     dpq = digamma(pux + q)
-    dp = wx @ (ux * (dpq - digamma(pux) + np.log(ux))) + d.s_xlogm - s_xl
-    dq = wx @ dpq - W * digamma(q) + W * np.log(v) - s_l
+    dp = _dot(wx, ux * (dpq - digamma(pux) + np.log(ux))) + d.s_xlogm - s_xl
+    dq = _dot(wx, dpq) - W * digamma(q) + W * np.log(v) - s_l
     dv = W * q / v - p * s_xi - q * s_i
     g_nat = np.array([dp, dq, dv])
     if not hess:
@@ -685,12 +702,12 @@ def gg_loglik(params: np.ndarray, d: SpendData, *, grad: bool = True, hess: bool
     inv2 = inv_ * inv_
     tpq = _trigamma(pux + q)
     ent = {
-        (0, 0): wx @ (ux**2 * (tpq - _trigamma(pux))),
-        (0, 1): wx @ (ux * tpq),
+        (0, 0): _dot(wx, ux**2 * (tpq - _trigamma(pux))),
+        (0, 1): _dot(wx, (ux * tpq)),
         (0, 2): -s_xi,
-        (1, 1): wx @ tpq - W * _trigamma(q),
+        (1, 1): _dot(wx, tpq) - W * _trigamma(q),
         (1, 2): W / v - s_i,
-        (2, 2): -W * q / v**2 + p * float(d.wxm @ inv2) + q * float(d.w @ inv2),
+        (2, 2): -W * q / v**2 + p * float(_dot(d.wxm, inv2)) + q * float(_dot(d.w, inv2)),
     }
     g, H = _to_log_params(params, g_nat, _sym(ent, 3))
     return ll, g, H

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -86,6 +86,21 @@ def threshold_count(min_support: float, n: int) -> int:
     (7, 10, 3)
     """
     return max(1, math.ceil(min_support * n * (1.0 - 1e-9)))
+
+
+def sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (a sort and a mask: faster than hashing for integer keys).
+
+    >>> sorted_unique(np.array([3, 1, 3, 2])).tolist()
+    [1, 2, 3]
+    """
+    out = np.sort(values)
+    if len(out) > 1:
+        keep = np.empty(len(out), dtype=bool)
+        keep[0] = True
+        np.not_equal(out[1:], out[:-1], out=keep[1:])
+        out = out[keep]
+    return out
 
 
 def _fmt_bytes(n: float) -> str:
@@ -168,9 +183,9 @@ def mine(
     xf = xf[np.diff(xf.indptr) >= 2]
     xf.sort_indices()
     xf_csc = xf.tocsc()
-    # sorted keys basket * f + item of every occurrence, for membership lookups
+    # keys basket * f + item of every occurrence, for membership lookups
     rows = np.repeat(np.arange(xf.shape[0], dtype=np.int64), np.diff(xf.indptr))
-    occ_keys = rows * f + xf.indices.astype(np.int64)
+    occ_keys = _Membership(rows * f + xf.indices.astype(np.int64), xf.shape[0] * f)
     del rows
 
     prefix = np.arange(f, dtype=np.int64)[:, None]  # ranks of the current level's itemsets
@@ -228,7 +243,7 @@ def mine(
         if not grows.any():
             break
         idx = np.flatnonzero(grows)
-        ext_items = np.unique(item)
+        ext_items = sorted_unique(item)
         occ = _next_occurrences(occ, parent[idx], item[idx], occ_keys, f, memory_limit, caller, k)
         prefix = new_prefix[idx]
         k += 1
@@ -239,7 +254,7 @@ def _next_occurrences(
     occ: sp.csc_matrix,
     parent: np.ndarray,
     item: np.ndarray,
-    occ_keys: np.ndarray,
+    occ_keys: _Membership,
     f: int,
     memory_limit: int | None,
     caller: str,
@@ -261,15 +276,38 @@ def _next_occurrences(
         sub = occ[:, parent[lo:hi]]
         col = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(sub.indptr))
         keys = sub.indices.astype(np.int64) * f + item[lo:hi][col]
-        pos = np.searchsorted(occ_keys, keys)
-        pos[pos == len(occ_keys)] = 0
-        hit = occ_keys[pos] == keys
+        hit = occ_keys.contains(keys)
         indices_parts.append(sub.indices[hit])
         counts_parts.append(np.bincount(col[hit], minlength=hi - lo))
     indices = np.concatenate(indices_parts).astype(np.int32, copy=False)
     indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts_parts))]).astype(np.int64)
     data = np.ones(len(indices), dtype=np.int32)
     return sp.csc_matrix((data, indices, indptr), shape=(occ.shape[0], len(parent)))
+
+
+class _Membership:
+    """Is a key (basket * n_items + item) an occurrence? A packed bitmap when it is small
+    (one bit per basket × item cell, at most 64 MiB), else a sorted-key binary search."""
+
+    _MAX_BITMAP_BITS = 64 * 8 * 1024**2
+
+    def __init__(self, sorted_keys: np.ndarray, n_cells: int) -> None:
+        self.keys = sorted_keys
+        self.bitmap: np.ndarray | None = None
+        if 0 < n_cells <= self._MAX_BITMAP_BITS and len(sorted_keys):
+            byte = sorted_keys >> 3
+            bit = np.left_shift(1, sorted_keys & 7).astype(np.uint8)
+            starts = np.flatnonzero(np.concatenate([[True], byte[1:] != byte[:-1]]))
+            bitmap = np.zeros((n_cells + 7) // 8, dtype=np.uint8)
+            bitmap[byte[starts]] = np.bitwise_or.reduceat(bit, starts)
+            self.bitmap = bitmap
+
+    def contains(self, keys: np.ndarray) -> np.ndarray:
+        if self.bitmap is not None:
+            return ((self.bitmap[keys >> 3] >> (keys & 7).astype(np.uint8)) & 1).astype(bool)
+        pos = np.searchsorted(self.keys, keys)
+        pos[pos == len(self.keys)] = 0
+        return self.keys[pos] == keys
 
 
 def _chunks(lengths: np.ndarray, budget: int) -> Iterator[tuple[int, int]]:
@@ -356,7 +394,7 @@ def generate_rules(
     index: ItemsetIndex,
     *,
     max_consequent_len: int | None,
-    keep: callable,  # type: ignore[valid-type]
+    keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray],
     caller: str,
     memory_limit: int | None,
 ) -> RuleParts:

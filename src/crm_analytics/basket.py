@@ -194,7 +194,7 @@ def _factorize(values: Any, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
 
 def _csr_from_codes(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_array:
     """Boolean CSR with a True at every (row, col), duplicates merged, indices sorted."""
-    keys = np.unique(rows * shape[1] + cols)
+    keys = _mining.sorted_unique(rows * shape[1] + cols)
     r = keys // shape[1]
     c = (keys % shape[1]).astype(np.int32 if shape[1] < 2**31 else np.int64)
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
@@ -1063,7 +1063,7 @@ def sequential_rules(
     eligible_c = c_first + window <= as_of_ns
     n_eligible = int(eligible_c.sum())
     in_base = eligible_c[p_cust] & (p_time > c_first[p_cust]) & (p_time <= c_first[p_cust] + window)
-    base_pairs = np.unique(p_cust[in_base] * n_items + p_item[in_base])
+    base_pairs = _mining.sorted_unique(p_cust[in_base] * n_items + p_item[in_base])
     base_count = np.bincount(base_pairs % n_items, minlength=n_items)
     base_rate = base_count / n_eligible if n_eligible else np.full(n_items, np.nan)
 
@@ -1261,6 +1261,7 @@ def recommend(
     all_labels = item_labels.append(extra) if len(extra) else item_labels
     cons_codes = all_labels.get_indexer(cons_flat)
     n_items = len(all_labels)
+    label_rank, _ = _factorize(pd.Series(np.asarray(all_labels, dtype=object)), sort=True)
     n_cust = len(cust_labels)
     item_name = item
     columns = ["rank", item_name, "confidence", "lift", "antecedent", "rule"]
@@ -1298,7 +1299,7 @@ def recommend(
     offset = np.arange(len(o_rule)) - np.repeat(np.cumsum(reps) - reps, reps)
     o_item = cons_codes[cons_start[o_rule] + offset]
     if exclude_bought and len(o_item):
-        bought_keys = np.unique(cust * n_items + codes)
+        bought_keys = _mining.sorted_unique(cust * n_items + codes)
         q = o_cust * n_items + o_item
         pos = np.searchsorted(bought_keys, q)
         pos[pos == len(bought_keys)] = 0
@@ -1313,7 +1314,7 @@ def recommend(
     best = np.ones(len(o_cust), dtype=bool)
     best[1:] = (o_cust[1:] != o_cust[:-1]) | (o_item[1:] != o_item[:-1])
     o_cust, o_rule, o_item = o_cust[best], o_rule[best], o_item[best]
-    order = np.lexsort((o_item, o_rule, -secondary[o_rule], -primary[o_rule], o_cust))
+    order = np.lexsort((label_rank[o_item], o_rule, -secondary[o_rule], -primary[o_rule], o_cust))
     o_cust, o_rule, o_item = o_cust[order], o_rule[order], o_item[order]
     group_start = np.ones(len(o_cust), dtype=bool)
     group_start[1:] = o_cust[1:] != o_cust[:-1]

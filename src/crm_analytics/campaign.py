@@ -109,7 +109,7 @@ def _responses(
     times: dict[str, pd.Series] = {}
     for role, col in (("sent", sent_col), ("opened", opened_col), ("clicked", clicked_col)):
         if col in camp.columns:
-            check_datetime_dtype(camp[col].dtype, col, caller=caller, frame_name="campaign")
+            _check_campaign_time(camp[col], col, caller)
             times[role] = _naive(camp[col]).reset_index(drop=True)
         else:
             times[role] = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
@@ -184,13 +184,15 @@ def _responses(
     return rows
 
 
-_COLUMN_DOCS = """customer_col, campaign_col, group_col : str
-        Columns of ``campaign`` (``customer_col`` also names the orders' customer
-        column). Without a ``group_col`` column every row is treated.
-    sent_col, opened_col, clicked_col : str
-        Time columns of ``campaign`` (datetime64; opened and clicked optional).
-    time_col, amount_col, order_col, status_col, refund_col : str
-        Columns of ``orders``; the defaults are the canonical ones."""
+def _check_campaign_time(values: pd.Series, col: str, caller: str) -> None:
+    import pandas as pd
+
+    if not pd.api.types.is_datetime64_any_dtype(values.dtype):
+        raise InvalidDataError(
+            f"{caller}: column {col!r} must be datetime64, got {values.dtype}.\n"
+            f"Load with crm.read_campaign(path), or parse first: "
+            f"campaign[{col!r}] = pd.to_datetime(campaign[{col!r}], format='mixed')."
+        )
 
 
 def _keywords(**kw: Any) -> dict[str, Any]:

@@ -141,35 +141,155 @@ def summary_text(
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``crm-analytics`` command."""
+def _load(args: argparse.Namespace) -> Any:
+    from . import datasets
+    from .io import load_orders
+
+    source = args.source or datasets.sample_path("taobao")
+    return load_orders(source, platform=args.platform, pseudonymize=args.pseudonymize)
+
+
+def _analysis_table(command: str, args: argparse.Namespace) -> Any:
+    """The per-customer (or per-rule) table a command writes."""
+    import pandas as pd
+
+    from .summary import customer_summary
+
+    orders = _load(args).orders
+    as_of = pd.Timestamp(args.as_of) if args.as_of else None
+    if command == "summary-table":
+        return customer_summary(orders, as_of=as_of)
+    if command == "rfm":
+        from .rfm import rfm_table
+
+        return rfm_table(orders, as_of=as_of)
+    if command == "segments":
+        from .rfm import rfm_table
+        from .segments import lifecycle
+
+        summary = customer_summary(orders, as_of=as_of)
+        table = rfm_table(summary)
+        return table.join(lifecycle(summary)[["stage"]])
+    if command == "clv":
+        from .clv import fit_clv
+
+        return fit_clv(orders, as_of=as_of, freq="W", penalizer=0.001).table
+    raise AssertionError(command)  # pragma: no cover
+
+
+def _add_source(p: argparse.ArgumentParser, *, out: bool) -> None:
+    p.add_argument(
+        "source", nargs="?", help="orders export (default: the bundled Taobao-style sample)"
+    )
+    p.add_argument(
+        "--platform", default="auto", help="taobao, jd, douyin, shopify, generic or auto (default)"
+    )
+    p.add_argument(
+        "--as-of", default=None, help="observation date, e.g. 2024-12-31 (default: latest order)"
+    )
+    p.add_argument(
+        "--pseudonymize", default=None, metavar="KEY", help="replace customer ids by keyed hashes"
+    )
+    if out:
+        p.add_argument("--out", required=True, help="output file: .csv, .parquet or .xlsx")
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="crm-analytics", description="E-commerce customer analytics from shop exports."
+        prog="crm-analytics",
+        description="E-commerce customer analytics from shop exports (Taobao/Tmall, JD, Douyin, Shopify, CSV/Excel).",
     )
-    sub = parser.add_subparsers(dest="command")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p_sum = sub.add_parser("summary", help="load an orders export and print a summary")
-    p_sum.add_argument("source", nargs="?", help="orders export (default: the bundled sample)")
-    p_sum.add_argument(
-        "--platform", default="auto", help="taobao, jd, douyin, shopify, generic or auto"
-    )
-    p_sum.add_argument("--as-of", default=None, help="observation date (default: latest order)")
+    _add_source(p_sum, out=False)
     p_sum.add_argument("--months", type=int, default=6, help="recent months of sales to list")
-    p_sum.add_argument(
-        "--pseudonymize", default=None, metavar="KEY", help="hash customer ids with KEY"
+
+    p_rep = sub.add_parser("report", help="write the HTML customer report")
+    _add_source(p_rep, out=False)
+    p_rep.add_argument("--customers", default=None, help="customers export to join")
+    p_rep.add_argument(
+        "--out", default="report.html", help="HTML file to write (default report.html)"
     )
+    p_rep.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    for name, text in (
+        ("rfm", "RFM scores and segments per customer"),
+        ("segments", "RFM segment and lifecycle stage per customer"),
+        ("clv", "expected purchases, P(alive) and lifetime value per customer"),
+        ("summary-table", "the customer summary (one row per buyer)"),
+    ):
+        _add_source(sub.add_parser(name, help=f"write {text} to a file"), out=True)
+
+    p_smp = sub.add_parser("sample", help="write the bundled sample exports to a folder")
+    p_smp.add_argument("--out", required=True, help="folder to write into (created if needed)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``crm-analytics`` command.
+
+    Exit codes: 0 success, 1 the data or a file could not be used (the message says
+    why), 2 the command line was wrong.
+    """
+    parser = _parser()
     args = parser.parse_args(argv)
-    if args.command in (None, "summary"):
-        text = summary_text(
-            getattr(args, "source", None),
-            platform=getattr(args, "platform", "auto"),
-            as_of=getattr(args, "as_of", None),
-            months=getattr(args, "months", 6),
-            pseudonymize=getattr(args, "pseudonymize", None),
-        )
-        print(text)
-        return 0
-    parser.print_help()  # pragma: no cover
-    return 2  # pragma: no cover
+    command = args.command or "summary"
+    if args.command is None:
+        args = parser.parse_args(["summary"])
+    from .exceptions import CRMError
+
+    try:
+        if command == "summary":
+            print(
+                summary_text(
+                    args.source,
+                    platform=args.platform,
+                    as_of=args.as_of,
+                    months=args.months,
+                    pseudonymize=args.pseudonymize,
+                )
+            )
+        elif command == "report":
+            from .report import write_report
+
+            path = write_report(
+                args.source,
+                out=args.out,
+                platform=args.platform,
+                customers=args.customers,
+                as_of=args.as_of,
+                pseudonymize=args.pseudonymize,
+                progress=not args.quiet,
+            )
+            print(f"wrote {path}")
+        elif command == "sample":
+            _write_sample(args.out)
+        else:
+            from .export import write_table
+
+            path = write_table(_analysis_table(command, args), args.out)
+            print(f"wrote {path}")
+    except (CRMError, FileNotFoundError, PermissionError) as exc:
+        print(f"crm-analytics {command}: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _write_sample(folder: str) -> None:
+    """Copy the bundled sample exports (and CSVs of the canonical tables) into ``folder``."""
+    import shutil
+    from pathlib import Path
+
+    from . import datasets
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(datasets.sample_path("taobao"), out / "taobao_orders.csv")
+    datasets.load_sample().to_csv(out / "orders.csv", index=False)
+    datasets.load_sample_customers().to_csv(out / "customers.csv", index=False)
+    datasets.load_sample_campaign().to_csv(out / "campaign.csv", index=False)
+    for name in ("taobao_orders.csv", "orders.csv", "customers.csv", "campaign.csv"):
+        print(f"wrote {out / name}")
 
 
 if __name__ == "__main__":  # pragma: no cover

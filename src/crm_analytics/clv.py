@@ -415,6 +415,7 @@ class _PurchaseModel(_Model):
     """Common fit and predictions of the BTYD purchase models."""
 
     _time_params: ClassVar[tuple[int, ...]] = (1,)
+    _start_customers: ClassVar[int] = _btyd._START_CUSTOMERS
 
     def __init__(self, *, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
@@ -493,7 +494,7 @@ class _PurchaseModel(_Model):
         data = data_unit.scaled(scale)
         start = None
         if len(data.x) > _btyd._START_ROWS:  # start from a thinned sample of customers
-            sample = data.thin(_btyd._START_CUSTOMERS)
+            sample = data.thin(self._start_customers)
             start = (lambda p, order: self._loglik(p, sample, order), sample.n)
         res = _btyd.maximize(
             lambda p, order: self._loglik(p, data, order),
@@ -859,6 +860,7 @@ class ParetoNBD(_PurchaseModel):
 
     _param_names = ("r", "alpha", "s", "beta")
     _time_params = (1, 3)
+    _start_customers = _btyd._PARETO_START_CUSTOMERS
 
     def _loglik(self, params, data, order=1):
         return _btyd.pareto_loglik(params, data, grad=order >= 1, hess=order == 2)

@@ -856,7 +856,12 @@ def _clean_frame(raw: pd.DataFrame) -> pd.DataFrame:
 # ------------------------------------------------------------------------------------
 @cache
 def _load_profile(name: str) -> dict[str, Any]:
-    text = resources.files("crm_analytics").joinpath("profiles").joinpath(f"{name}.json").read_text("utf-8")
+    text = (
+        resources.files("crm_analytics")
+        .joinpath("profiles")
+        .joinpath(f"{name}.json")
+        .read_text("utf-8")
+    )
     return json.loads(text)
 
 
@@ -1168,3 +1173,570 @@ def _warn_rejected(caller: str, load: _Load, loader: str) -> None:
         DataQualityWarning,
         stacklevel=3,
     )
+
+
+# ------------------------------------------------------------------------------------
+# campaign and events tables
+# ------------------------------------------------------------------------------------
+__all__ += [
+    "CampaignLoad",
+    "EventsLoad",
+    "load_campaign",
+    "load_events",
+    "read_campaign",
+    "read_events",
+]
+
+CAMPAIGN_COLUMNS = (
+    schema.CUSTOMER_ID, "campaign_id", "group", "sent_time", "opened_time", "clicked_time", "cost",
+)  # fmt: skip
+EVENT_COLUMNS = (
+    schema.CUSTOMER_ID, "event_time", "event_type", schema.PRODUCT_ID, schema.CHANNEL, "session_id",
+)  # fmt: skip
+MISSING_CAMPAIGN = "missing campaign id"
+MISSING_GROUP = "missing group"
+BAD_GROUP = "unknown group"
+BAD_SENT_TIME = "unparseable sent time"
+REPEATED_TARGET = "customer repeated in campaign"
+MISSING_EVENT_TIME = "missing event time"
+BAD_EVENT_TIME = "unparseable event time"
+
+
+@dataclass
+class CampaignLoad(_Load):
+    """What ``load_campaign`` read: one row per targeted customer and campaign.
+
+    Attributes
+    ----------
+    campaign : pandas.DataFrame
+        Columns ``customer_id``, ``campaign_id``, ``group`` (``treatment`` or
+        ``control``), ``sent_time`` and, when the export has them, ``opened_time``,
+        ``clicked_time``, ``cost``; then the export's other columns.
+    rejected, platform, encoding, mapping, n_input, notes
+        As in ``OrdersLoad``.
+    """
+
+    campaign: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return self._describe("targets", len(self.campaign))
+
+
+@dataclass
+class EventsLoad(_Load):
+    """What ``load_events`` read: one row per traffic event.
+
+    Attributes
+    ----------
+    events : pandas.DataFrame
+        Columns ``customer_id``, ``event_time`` and, when the export has them,
+        ``event_type`` (``visit``, ``click``, ``cart``, ``favorite``, ``purchase``, or
+        the export's own value in lower case), ``product_id``, ``channel``,
+        ``session_id``; then the export's other columns.
+    rejected, platform, encoding, mapping, n_input, notes
+        As in ``OrdersLoad``.
+    """
+
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return self._describe("events", len(self.events))
+
+
+def read_campaign(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+    campaign_id: str | None = None,
+    group_map: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """Read a campaign log (who was targeted, in which group, when sent/opened/clicked).
+
+    The same as ``load_campaign(...).campaign``, with a ``DataQualityWarning`` when
+    rows were rejected.
+
+    Parameters
+    ----------
+    source, platform, mapping, encoding, sheet_name, pseudonymize, keep_personal, tz, campaign_id, group_map
+        See :func:`load_campaign`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``campaign_id``, ``group``, ``sent_time`` [, ``opened_time``,
+        ``clicked_time``, ``cost``], then the export's other columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "会员名": ["tb_anna", "tb_bo", "tb_cy"],
+    ...     "活动名称": ["双11召回", "双11召回", "双11召回"],
+    ...     "分组": ["实验组", "实验组", "对照组"],
+    ...     "发送时间": ["2024-11-01 10:00:03", "2024/11/1 10:00:05", ""],
+    ...     "点击时间": ["2024-11-01 10:30:00", "", ""],
+    ... })
+    >>> crm.io.read_campaign(export)
+      customer_id campaign_id      group           sent_time        clicked_time
+    0     tb_anna       双11召回  treatment 2024-11-01 10:00:03 2024-11-01 10:30:00
+    1       tb_bo       双11召回  treatment 2024-11-01 10:00:05                 NaT
+    2       tb_cy       双11召回    control                 NaT                 NaT
+    """
+    load = load_campaign(
+        source,
+        platform=platform,
+        mapping=mapping,
+        encoding=encoding,
+        sheet_name=sheet_name,
+        pseudonymize=pseudonymize,
+        keep_personal=keep_personal,
+        tz=tz,
+        campaign_id=campaign_id,
+        group_map=group_map,
+    )
+    _warn_rejected("read_campaign", load, "load_campaign")
+    return load.campaign
+
+
+def load_campaign(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+    campaign_id: str | None = None,
+    group_map: Mapping[str, str] | None = None,
+) -> CampaignLoad:
+    """Load a campaign log, keeping every rejected row with its reason.
+
+    Parameters
+    ----------
+    source, platform, encoding, sheet_name, tz
+        As in :func:`load_orders` (files, folders or DataFrames in any supported
+        format and encoding). The profiles' ``campaign`` section lists the header
+        aliases (English and Chinese: 会员名, 活动名称, 分组, 发送时间, 打开时间, 点击时间,
+        费用, ...).
+    mapping : dict, optional
+        ``{canonical column: source header}`` overrides, for the columns
+        ``customer_id``, ``campaign_id``, ``group``, ``sent_time``, ``opened_time``,
+        ``clicked_time``, ``cost``.
+    pseudonymize : str or bytes, optional
+        Secret key: customer ids become the same keyed hashes as in
+        :func:`load_orders` with that key, so the tables join; personal columns are
+        dropped.
+    keep_personal : bool, default=False
+        Keep personal columns even when pseudonymising.
+    campaign_id : str, optional
+        The campaign id for exports without a campaign column (default ``"campaign"``).
+    group_map : dict, optional
+        Extra ``{export value: "treatment" or "control"}`` entries for group labels
+        the profile does not know.
+
+    Returns
+    -------
+    CampaignLoad
+        ``.campaign``, ``.rejected`` (with ``reason``), ``.report()``, ``.notes``.
+
+    Notes
+    -----
+    Rejected (first reason that applies): ``duplicate`` (an exact repeat of an earlier
+    row), ``missing customer id``, ``missing campaign id``, ``missing group``,
+    ``unknown group``, ``unparseable sent time``, ``customer repeated in campaign``
+    (a later row for a customer already in that campaign). Without a group column
+    every row is ``treatment`` (and uplift cannot be measured); unreadable opened or
+    clicked times are left empty and reported in ``notes``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "customer": ["ann", "bob", "bob", "cy", ""],
+    ...     "campaign": ["C1", "C1", "C1", "C1", "C1"],
+    ...     "variant": ["test", "holdout", "test", "vip", "test"],
+    ...     "sent at": ["2024-05-01T10:00:00+08:00", "", "", "", "2024-05-01 10:00"],
+    ... })
+    >>> load = crm.io.load_campaign(export, tz="Asia/Shanghai")
+    >>> load.campaign
+      customer_id campaign_id      group           sent_time
+    0         ann          C1  treatment 2024-05-01 10:00:00
+    1         bob          C1    control                 NaT
+    >>> load.report()
+                                   rows  share
+    reason
+    customer repeated in campaign     1    0.2
+    unknown group                     1    0.2
+    missing customer id               1    0.2
+    """
+    caller = "load_campaign"
+    check_choice(platform, PLATFORMS, name="platform", caller=caller)
+    raw, used_encoding = _read_source(
+        source, encoding=encoding, sheet_name=sheet_name, caller=caller
+    )
+    work = _clean_frame(raw)
+    profile, spec = _table_profile("campaign", list(work.columns), platform)
+    cols = _table_columns(spec, list(work.columns), mapping, CAMPAIGN_COLUMNS, caller)
+    if cols.get(schema.CUSTOMER_ID) is None:
+        _raise_missing_table(schema.CUSTOMER_ID, spec, list(work.columns), profile, caller)
+    n = len(work)
+    notes: list[str] = []
+    customer = _parse.parse_id(work[cols[schema.CUSTOMER_ID]])
+    if cols.get("campaign_id") is not None:
+        campaign = _parse.text(work[cols["campaign_id"]])
+    else:
+        campaign = pd.Series(campaign_id or "campaign", index=work.index, dtype="string")
+        notes.append(f"no campaign column: every row is campaign {campaign_id or 'campaign'!r}")
+    none = pd.Series(False, index=work.index)
+    if cols.get("group") is not None:
+        table = {_parse.lowercase_key(v): g for g, vs in spec.get("groups", {}).items() for v in vs}
+        table.update({g: g for g in ("treatment", "control")})
+        for k, v in (group_map or {}).items():
+            check_choice(v, ("treatment", "control"), name=f"group_map[{k!r}]", caller=caller)
+            table[_parse.lowercase_key(k)] = v
+        raw_group = _parse.text(work[cols["group"]])
+        group = raw_group.map(lambda v: table.get(_parse.lowercase_key(v)), na_action="ignore")
+        group_missing = raw_group.isna().astype(bool)
+        group_bad = (group.isna() & raw_group.notna()).astype(bool)
+    else:
+        group = pd.Series("treatment", index=work.index, dtype=object)
+        group_missing = group_bad = none
+        notes.append(
+            "no group column: every row read as treatment (no control group, so uplift "
+            "cannot be measured)"
+        )
+    zone = tz or profile.get("zone")
+    times: dict[str, pd.Series] = {}
+    sent_bad = none
+    for role in ("sent_time", "opened_time", "clicked_time"):
+        if cols.get(role) is None:
+            continue
+        parsed, _, bad = _parse.parse_datetime(work[cols[role]], tz=zone)
+        times[role] = parsed
+        if role == "sent_time":
+            sent_bad = bad
+        elif bad.any():
+            notes.append(f"{int(bad.sum())} unreadable values in {role!r} left empty")
+    if "sent_time" not in times:
+        times["sent_time"] = pd.Series(pd.NaT, index=work.index, dtype="datetime64[ns]")
+        notes.append("no sent time column: sent_time is empty")
+    duplicate = pd.Series(raw.duplicated(keep="first").to_numpy(), index=work.index)
+    reason = _first_reason(
+        n,
+        [
+            (duplicate, DUPLICATE),
+            (customer.isna(), MISSING_CUSTOMER),
+            (campaign.isna(), MISSING_CAMPAIGN),
+            (group_missing, MISSING_GROUP),
+            (group_bad, BAD_GROUP),
+            (sent_bad, BAD_SENT_TIME),
+        ],
+    )
+    candidate = pd.isna(reason)
+    pair = pd.DataFrame({"c": campaign, "k": customer})
+    rows = np.flatnonzero(candidate)
+    repeated = np.zeros(n, dtype=bool)
+    repeated[rows[pair.iloc[rows].duplicated(keep="first").to_numpy()]] = True
+    reason[repeated] = REPEATED_TARGET
+    valid = pd.isna(reason)
+    keep = np.flatnonzero(valid)
+    out = pd.DataFrame(
+        {
+            schema.CUSTOMER_ID: customer.iloc[keep].to_numpy(),
+            "campaign_id": campaign.iloc[keep].to_numpy(),
+            "group": group.iloc[keep].to_numpy(dtype=object),
+        }
+    )
+    for role in ("sent_time", "opened_time", "clicked_time"):
+        if role in times:
+            out[role] = times[role].iloc[keep].to_numpy()
+    if cols.get("cost") is not None:
+        cost, _, cost_bad = _parse.parse_money(work[cols["cost"]])
+        if cost_bad.iloc[keep].any():
+            notes.append(f"{int(cost_bad.iloc[keep].sum())} unreadable costs left empty")
+        out["cost"] = cost.iloc[keep].to_numpy(dtype="float64")
+    return CampaignLoad(
+        campaign=_finish_table(
+            out, work, keep, cols, spec, pseudonymize, keep_personal, CAMPAIGN_COLUMNS
+        ),
+        rejected=_rejected_rows(raw, valid, reason),
+        platform=profile["name"],
+        encoding=used_encoding,
+        mapping={role: header for role, header in cols.items() if header is not None},
+        n_input=n,
+        notes=notes,
+    )
+
+
+def read_events(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """Read a traffic export (visits, clicks, add-to-cart events) into an events table.
+
+    The same as ``load_events(...).events``, with a ``DataQualityWarning`` when rows
+    were rejected.
+
+    Parameters
+    ----------
+    source, platform, mapping, encoding, sheet_name, pseudonymize, keep_personal, tz
+        See :func:`load_events`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``event_time`` [, ``event_type``, ``product_id``,
+        ``channel``, ``session_id``], then the export's other columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "访客ID": ["tb_anna", "tb_anna", "tb_bo"],
+    ...     "行为类型": ["浏览", "加购", "pv"],
+    ...     "行为时间": ["2024-06-01 20:00:00", "2024-06-01 20:03:10", "2024/6/2 9:15"],
+    ...     "商品ID": ["1001", "1001", "2002"],
+    ... })
+    >>> crm.io.read_events(export)
+      customer_id          event_time event_type product_id
+    0     tb_anna 2024-06-01 20:00:00      visit       1001
+    1     tb_anna 2024-06-01 20:03:10       cart       1001
+    2       tb_bo 2024-06-02 09:15:00      visit       2002
+    """
+    load = load_events(
+        source,
+        platform=platform,
+        mapping=mapping,
+        encoding=encoding,
+        sheet_name=sheet_name,
+        pseudonymize=pseudonymize,
+        keep_personal=keep_personal,
+        tz=tz,
+    )
+    _warn_rejected("read_events", load, "load_events")
+    return load.events
+
+
+def load_events(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+) -> EventsLoad:
+    """Load a traffic export, keeping every rejected row with its reason.
+
+    Parameters
+    ----------
+    source, platform, encoding, sheet_name, tz
+        As in :func:`load_orders`. The profiles' ``events`` section lists the header
+        aliases (visitor / user / 访客ID, event / 行为类型, time / 行为时间, ...) and the
+        event type values read as ``visit`` (pv, view, 浏览, 访问), ``click``, ``cart``
+        (add_to_cart, 加购), ``favorite`` (收藏) and ``purchase``.
+    mapping : dict, optional
+        ``{canonical column: source header}`` overrides, for the columns
+        ``customer_id``, ``event_time``, ``event_type``, ``product_id``, ``channel``,
+        ``session_id``.
+    pseudonymize : str or bytes, optional
+        Secret key: ids become the same keyed hashes as in :func:`load_orders` with
+        that key, so events join to orders; personal columns are dropped.
+    keep_personal : bool, default=False
+        Keep personal columns even when pseudonymising.
+
+    Returns
+    -------
+    EventsLoad
+        ``.events``, ``.rejected`` (with ``reason``), ``.report()``, ``.notes``.
+
+    Notes
+    -----
+    Rejected (first reason that applies): ``duplicate``, ``missing customer id``,
+    ``missing event time``, ``unparseable event time``. Event types the profile does
+    not know are kept, in lower case.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "user_id": ["u1", "u2", "u2", ""],
+    ...     "event": ["page_view", "add_to_cart", "add_to_cart", "page_view"],
+    ...     "timestamp": ["2024-06-01 20:00", "2024-06-01 21:00", "2024-06-01 21:00", "2024-06-01 22:00"],
+    ... })
+    >>> load = crm.io.load_events(export)
+    >>> load
+    EventsLoad(platform='generic', encoding=None, rows=4: 2 events, 2 rejected [duplicate 1, missing customer id 1])
+    >>> load.events
+      customer_id          event_time event_type
+    0          u1 2024-06-01 20:00:00      visit
+    1          u2 2024-06-01 21:00:00       cart
+    """
+    caller = "load_events"
+    check_choice(platform, PLATFORMS, name="platform", caller=caller)
+    raw, used_encoding = _read_source(
+        source, encoding=encoding, sheet_name=sheet_name, caller=caller
+    )
+    work = _clean_frame(raw)
+    profile, spec = _table_profile("events", list(work.columns), platform)
+    cols = _table_columns(spec, list(work.columns), mapping, EVENT_COLUMNS, caller)
+    for role in (schema.CUSTOMER_ID, "event_time"):
+        if cols.get(role) is None:
+            _raise_missing_table(role, spec, list(work.columns), profile, caller)
+    n = len(work)
+    notes: list[str] = []
+    customer = _parse.parse_id(work[cols[schema.CUSTOMER_ID]])
+    when, time_missing, time_bad = _parse.parse_datetime(
+        work[cols["event_time"]], tz=tz or profile.get("zone")
+    )
+    duplicate = pd.Series(raw.duplicated(keep="first").to_numpy(), index=work.index)
+    reason = _first_reason(
+        n,
+        [
+            (duplicate, DUPLICATE),
+            (customer.isna(), MISSING_CUSTOMER),
+            (time_missing, MISSING_EVENT_TIME),
+            (time_bad, BAD_EVENT_TIME),
+        ],
+    )
+    valid = pd.isna(reason)
+    keep = np.flatnonzero(valid)
+    out = pd.DataFrame(
+        {
+            schema.CUSTOMER_ID: customer.iloc[keep].to_numpy(),
+            "event_time": when.iloc[keep].to_numpy(),
+        }
+    )
+    if cols.get("event_type") is not None:
+        table = {
+            _parse.lowercase_key(v): t for t, vs in spec.get("event_types", {}).items() for v in vs
+        }
+        raw_type = _parse.text(work[cols["event_type"]]).iloc[keep]
+        key = raw_type.map(_parse.lowercase_key, na_action="ignore")
+        out["event_type"] = key.map(lambda k: table.get(k, k), na_action="ignore").to_numpy()
+    if cols.get(schema.PRODUCT_ID) is not None:
+        out[schema.PRODUCT_ID] = (
+            _parse.parse_id(work[cols[schema.PRODUCT_ID]]).iloc[keep].to_numpy()
+        )
+    for role in (schema.CHANNEL, "session_id"):
+        if cols.get(role) is not None:
+            out[role] = _parse.text(work[cols[role]]).iloc[keep].to_numpy()
+    return EventsLoad(
+        events=_finish_table(
+            out, work, keep, cols, spec, pseudonymize, keep_personal, EVENT_COLUMNS
+        ),
+        rejected=_rejected_rows(raw, valid, reason),
+        platform=profile["name"],
+        encoding=used_encoding,
+        mapping={role: header for role, header in cols.items() if header is not None},
+        n_input=n,
+        notes=notes,
+    )
+
+
+def _table_profile(kind: str, headers: list[str], platform: str) -> tuple[dict[str, Any], Any]:
+    """The platform profile and its ``kind`` section (the generic one when it has none)."""
+    profile = _choose_profile(kind, headers, platform)
+    spec = profile.get(kind) or _load_profile("generic")[kind]
+    return profile, spec
+
+
+def _table_columns(
+    spec: Mapping[str, Any],
+    headers: list[str],
+    mapping: Mapping[str, str | None] | None,
+    canonical: tuple[str, ...],
+    caller: str,
+) -> dict[str, str | None]:
+    """Canonical role -> source header for a campaign or events table."""
+    overrides: dict[str, str | None] = {}
+    for key, value in (mapping or {}).items():
+        if key in canonical:
+            role, header = key, value
+        elif value in canonical:
+            role, header = str(value), key
+        else:
+            raise InvalidDataError(
+                f"{caller}: mapping entry {key!r}: {value!r} names no column of this table. "
+                f"Use {{canonical: header}}, canonical one of {list(canonical)}."
+            )
+        if header is not None:
+            header = _clean_header(header)
+            if header not in headers:
+                guess = nearest(header, headers)
+                raise ColumnNotFoundError(
+                    f"{caller}: mapping names column {header!r} for {role!r}, which is not in the "
+                    f"source.\nHeaders found: {headers}.\n"
+                    + (f"Hint: did you mean {guess!r}?" if guess else "Hint: check the spelling.")
+                )
+        overrides[role] = header
+    taken = {h for h in overrides.values() if h is not None}
+    rest = {
+        "columns": {
+            r: a for r, a in spec["columns"].items() if r not in overrides and r in canonical
+        }
+    }
+    free = [h for h in headers if h not in taken]
+    found = _resolve_columns(rest, free, None, caller=caller, kind="table")
+    return {**overrides, **found}
+
+
+def _raise_missing_table(
+    role: str, spec: Mapping[str, Any], headers: list[str], profile: Mapping[str, Any], caller: str
+) -> None:
+    aliases = spec.get("columns", {}).get(role, [])
+    guesses = [g for g in (nearest(a, headers) for a in [role, *aliases]) if g]
+    guess = guesses[0] if guesses else None
+    raise ColumnNotFoundError(
+        f"{caller}: no column for {role!r} in the source (platform {profile['name']!r}).\n"
+        f"Headers found: {headers}.\nNearest match: {guess!r}.\n"
+        f"Hint: pass mapping={{{role!r}: {guess or '<header>'!r}}}."
+    )
+
+
+def _finish_table(
+    out: pd.DataFrame,
+    work: pd.DataFrame,
+    keep: np.ndarray,
+    cols: Mapping[str, str | None],
+    spec: Mapping[str, Any],
+    pseudonymize: str | bytes | None,
+    keep_personal: bool,
+    canonical: tuple[str, ...],
+) -> pd.DataFrame:
+    for col in out.columns:
+        if col in (schema.CUSTOMER_ID, "campaign_id", "group", "event_type", schema.PRODUCT_ID,
+                   schema.CHANNEL, "session_id"):  # fmt: skip
+            out[col] = _parse.final_text(pd.Series(out[col], dtype="string"))
+    if pseudonymize is not None:
+        out[schema.CUSTOMER_ID] = _pseudonymize(out[schema.CUSTOMER_ID], pseudonymize)
+    out = _order_columns(out, canonical)
+    extras = _extra_columns(work, keep, cols, spec, pseudonymize, keep_personal, set(out.columns))
+    return pd.concat([out, extras], axis=1)
+
+
+def _rejected_rows(raw: pd.DataFrame, valid: np.ndarray, reason: np.ndarray) -> pd.DataFrame:
+    rejected = raw.iloc[np.flatnonzero(~valid)].copy()
+    rejected["reason"] = reason[~valid]
+    return rejected

@@ -1,0 +1,445 @@
+"""One self-contained HTML report of a shop's customers.
+
+The report is a sequence of sections, each computed with the public API and rendered as
+escaped HTML tables and inline SVG figures: the file needs no network and no other file
+to be viewed. A section whose analysis cannot run on the data (too little history, say)
+shows why instead of failing the whole report.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import sys
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import schema
+from .exceptions import CRMError, CRMWarning
+
+__all__ = ["Report", "Section", "build_report", "write_report"]
+
+
+@dataclass
+class Section:
+    """One titled part of a report: HTML body and an anchor key."""
+
+    key: str
+    title: str
+    html: str
+
+
+@dataclass
+class Report:
+    """A built report: ``to_html()`` renders it, ``save(path)`` writes it.
+
+    Attributes
+    ----------
+    title : str
+    sections : list of Section
+    meta : dict
+        Facts shown under the title (source, as-of date, rows).
+    """
+
+    title: str
+    sections: list[Section] = field(default_factory=list)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def to_html(self) -> str:
+        """The whole report as one HTML document (inline CSS and SVG)."""
+        nav = "".join(
+            f'<a href="#{html.escape(s.key)}">{html.escape(s.title)}</a>' for s in self.sections
+        )
+        meta = " · ".join(f"{html.escape(k)}: {html.escape(v)}" for k, v in self.meta.items())
+        body = "".join(
+            f'<section id="{html.escape(s.key)}"><h2>{html.escape(s.title)}</h2>{s.html}</section>'
+            for s in self.sections
+        )
+        return (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f"<title>{html.escape(self.title)}</title><style>{_CSS}</style></head><body>"
+            f'<header><h1>{html.escape(self.title)}</h1><p class="meta">{meta}</p>'
+            f"<nav>{nav}</nav></header><main>{body}</main>"
+            "<footer>Made with crm_analytics.</footer></body></html>\n"
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the HTML to ``path`` (UTF-8) and return the path."""
+        path = Path(path)
+        path.write_text(self.to_html(), encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return f"Report({self.title!r}, sections={[s.key for s in self.sections]})"
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif;
+margin:0;color:#1f2933;background:#f7f8fa}
+header{background:#1f3a5f;color:#fff;padding:1.2em 2em}
+header h1{margin:0 0 .3em 0;font-size:1.6em}.meta{margin:0;opacity:.85;font-size:.9em}
+nav{margin-top:.8em}nav a{color:#cfe3ff;margin-right:1.2em;font-size:.9em;text-decoration:none}
+main{padding:1em 2em;max-width:1100px}
+section{background:#fff;border-radius:6px;padding:1em 1.5em;margin:1em 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+h2{font-size:1.25em;margin-top:.2em;color:#1f3a5f}
+table{border-collapse:collapse;font-size:.88em;margin:.5em 0}
+th,td{padding:.3em .7em;border-bottom:1px solid #e4e7eb;text-align:right}
+th:first-child,td:first-child{text-align:left}thead th{background:#eef2f7}
+.kpis{display:flex;flex-wrap:wrap;gap:1em}.kpi{background:#eef2f7;border-radius:6px;padding:.6em 1em;min-width:9em}
+.kpi b{display:block;font-size:1.35em}.note{color:#52606d;font-size:.9em}
+.skip{color:#8a4b08;background:#fff6e5;padding:.5em 1em;border-radius:4px}
+table.wide-text td:last-child{text-align:left;min-width:22em}
+figure{margin:.5em 0}svg{max-width:100%;height:auto}
+footer{padding:1em 2em;color:#7b8794;font-size:.8em}
+"""
+
+
+# ------------------------------------------------------------------------------------
+# helpers
+# ------------------------------------------------------------------------------------
+def _table(
+    frame: pd.DataFrame,
+    *,
+    float_format: str = "{:,.2f}",
+    index: bool = True,
+    wide_text: bool = False,
+) -> str:
+    """Escaped HTML table; columns named ``*share*`` as percentages."""
+    shown = frame.copy()
+    for col in shown.columns:
+        if pd.api.types.is_float_dtype(shown[col]):
+            fmt = "{:.1%}" if "share" in str(col) else float_format
+            shown[col] = shown[col].map(lambda v, f=fmt: "" if pd.isna(v) else f.format(v))
+    classes = "wide-text" if wide_text else None
+    return shown.to_html(escape=True, index=index, border=0, na_rep="", classes=classes)
+
+
+def _figure(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.5, 4.0)) -> str:
+    """Render ``draw(ax)`` to inline SVG (no pyplot state, no display needed)."""
+    import matplotlib
+
+    # text stays text in the SVG, drawn by the browser's fonts (Chinese product names too)
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        return _render(draw, size)
+
+
+def _render(draw: Callable[[Any], Any], size: tuple[float, float]) -> str:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size, layout="constrained")
+    ax = fig.add_subplot()
+    draw(ax)
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg")
+    svg = buf.getvalue()
+    return f"<figure>{svg[svg.find('<svg') :]}</figure>"
+
+
+def _kpis(items: list[tuple[str, str]]) -> str:
+    cells = "".join(
+        f'<div class="kpi">{html.escape(k)}<b>{html.escape(v)}</b></div>' for k, v in items
+    )
+    return f'<div class="kpis">{cells}</div>'
+
+
+def _note(text: str) -> str:
+    return f'<p class="note">{html.escape(text)}</p>'
+
+
+@dataclass
+class _Context:
+    orders: pd.DataFrame
+    customers: pd.DataFrame | None
+    load: Any
+    as_of: pd.Timestamp
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        if "summary" not in self.cache:
+            from .summary import customer_summary
+
+            self.cache["summary"] = customer_summary(self.orders, as_of=self.as_of)
+        return self.cache["summary"]
+
+    @property
+    def rfm(self) -> pd.DataFrame:
+        if "rfm" not in self.cache:
+            from .rfm import rfm_table
+
+            self.cache["rfm"] = rfm_table(self.summary, as_of=self.as_of)
+        return self.cache["rfm"]
+
+
+# ------------------------------------------------------------------------------------
+# sections
+# ------------------------------------------------------------------------------------
+def _section_headline(ctx: _Context) -> str:
+    orders, s = ctx.orders, ctx.summary
+    per_order = orders.groupby(schema.ORDER_ID, sort=False, observed=True)[schema.STATUS].first()
+    placed = len(per_order)
+    unpaid = float((per_order.astype(str) == schema.UNPAID).mean()) if placed else 0.0
+    revenue = float(s["monetary_total"].sum())
+    buyers = len(s)
+    n_orders = int(s["n_orders"].sum())
+    repeat = float((s["n_orders"] > 1).mean()) if buyers else 0.0
+    refunded = float(orders[schema.REFUND_AMOUNT].sum()) if schema.REFUND_AMOUNT in orders else 0.0
+    paid_value = float(
+        orders.loc[orders[schema.STATUS].astype(str) != schema.UNPAID, schema.AMOUNT].sum()
+    )
+    items = [
+        ("Net sales", f"{revenue:,.0f}"),
+        ("Buyers", f"{buyers:,}"),
+        ("Paid orders", f"{n_orders:,}"),
+        ("Sales per order (AOV)", f"{revenue / max(n_orders, 1):,.2f}"),
+        ("Sales per buyer", f"{revenue / max(buyers, 1):,.2f}"),
+        ("Repeat buyers (复购率)", f"{100 * repeat:.1f}%"),
+        ("Unpaid orders (拍下未付款)", f"{100 * unpaid:.1f}%"),
+        ("Refunded money", f"{100 * refunded / paid_value:.1f}%" if paid_value else "0%"),
+    ]
+    paid = orders[orders[schema.STATUS].astype(str) == schema.PAID]
+    month = paid[schema.ORDER_TIME].dt.to_period("M")
+    net = paid[schema.AMOUNT] - paid.get(schema.REFUND_AMOUNT, 0.0)
+    monthly = pd.DataFrame(
+        {
+            "sales": net.groupby(month).sum(),
+            "buyers": paid.groupby(month)[schema.CUSTOMER_ID].nunique(),
+            "orders": paid.groupby(month)[schema.ORDER_ID].nunique(),
+        }
+    )
+    monthly.index = monthly.index.astype(str)
+
+    def draw(ax: Any) -> None:
+        ax.bar(monthly.index, monthly["sales"], color="#3e7cb1")
+        ax.set_ylabel("net sales")
+        ax.set_title("Net sales per month")
+        ax.tick_params(axis="x", labelrotation=60, labelsize=7)
+
+    table = monthly.tail(12).assign(per_buyer=lambda d: d["sales"] / d["buyers"])
+    return _kpis(items) + _figure(draw) + _table(table)
+
+
+def _section_loaded(ctx: _Context) -> str:
+    load = ctx.load
+    if load is None:
+        return _note(
+            f"{len(ctx.orders):,} order rows given as a DataFrame; nothing was rejected here."
+        )
+    head = _note(
+        f"Platform {load.platform}, encoding {load.encoding}: {load.n_input:,} rows read, "
+        f"{len(load.orders):,} kept, {len(load.rejected):,} rejected."
+    )
+    report = load.report()
+    parts = [head]
+    if len(report):
+        parts.append(
+            _table(report.assign(share=report["share"] * 100).rename(columns={"share": "share %"}))
+        )
+        parts.append(_table(load.rejected.head(10), index=True))
+    for note in load.notes:
+        parts.append(_note(note))
+    return "".join(parts)
+
+
+def _section_rfm(ctx: _Context) -> str:
+    from .plot import segment_bars
+    from .rfm import segment_summary
+
+    segs = segment_summary(ctx.rfm)
+    segs = segs[segs["customers"] > 0].sort_values("revenue", ascending=False)
+    fig = _figure(lambda ax: segment_bars(segs, value="revenue_share", ax=ax))
+    cols = [
+        c
+        for c in (
+            "customers",
+            "customer_share",
+            "revenue",
+            "revenue_share",
+            "mean_days_since_last",
+            "mean_n_orders",
+            "mean_aov",
+            "action",
+        )
+        if c in segs.columns
+    ]
+    return (
+        _note("RFM scores 1-5 (5 best) on quantiles; segments on the standard 5×5 grid.")
+        + fig
+        + _table(segs[cols])
+    )
+
+
+def _section_lifecycle(ctx: _Context) -> str:
+    from .segments import lifecycle
+
+    stages = lifecycle(ctx.summary, customers=ctx.customers)
+    counts = stages["stage"].value_counts(sort=False).rename("customers").to_frame()
+    counts["share"] = counts["customers"] / counts["customers"].sum()
+    th = stages.attrs.get("thresholds")
+    text = f"Thresholds (days): {th}." if th else ""
+    return _note(text) + _table(counts)
+
+
+def _section_value(ctx: _Context) -> str:
+    from .plot import pareto_curve
+    from .segments import pareto
+
+    curve = pareto(ctx.summary)
+    headline = curve.attrs.get("headline", "")
+    return _note(str(headline)) + _figure(lambda ax: pareto_curve(curve, ax=ax), size=(5.5, 4.0))
+
+
+def _section_clv(ctx: _Context) -> str:
+    from .clv import fit_clv
+    from .plot import clv_distribution
+
+    result = fit_clv(ctx.orders, freq="W", as_of=ctx.as_of, penalizer=0.001)
+    ctx.cache["clv"] = result
+    table = result.table
+    params = result.purchase_model.params_.round(4).to_dict()
+    top = table.head(15)
+    return (
+        _note(
+            f"BG/NBD (weeks) {params}; Gamma-Gamma spend model; 12-month CLV, 1% monthly "
+            f"discount. Expected purchases in 12 months, all customers: "
+            f"{table.filter(like='expected_purchases').iloc[:, 0].sum():,.0f}."
+        )
+        + _figure(lambda ax: clv_distribution(table, ax=ax))
+        + _table(top)
+    )
+
+
+_SECTIONS: list[tuple[str, str, Callable[[_Context], str]]] = [
+    ("headline", "Headline KPIs", _section_headline),
+    ("rfm", "RFM segments and actions", _section_rfm),
+    ("lifecycle", "Lifecycle stages", _section_lifecycle),
+    ("value", "Value concentration", _section_value),
+    ("clv", "Customer lifetime value", _section_clv),
+    ("loaded", "What the loader read and rejected", _section_loaded),
+]
+
+
+def build_report(
+    orders: pd.DataFrame,
+    *,
+    customers: pd.DataFrame | None = None,
+    load: Any = None,
+    as_of: Any = None,
+    title: str = "Customer report",
+    progress: bool = False,
+) -> Report:
+    """Compute every section of the customer report.
+
+    Parameters
+    ----------
+    orders : pandas.DataFrame
+        Canonical orders.
+    customers : pandas.DataFrame, optional
+        Customers table (``crm.read_customers``): adds registered non-buyers to the
+        lifecycle section.
+    load : OrdersLoad, optional
+        The loader result, to report what was rejected.
+    as_of : datetime-like, optional
+        Observation date; default the latest order.
+    title : str, default="Customer report"
+    progress : bool, default=False
+        Print one line per section to standard error while working.
+
+    Returns
+    -------
+    Report
+
+    Examples
+    --------
+    >>> import crm_analytics as crm
+    >>> from crm_analytics.report import build_report
+    >>> report = build_report(crm.datasets.load_sample())
+    >>> [s.key for s in report.sections]
+    ['headline', 'rfm', 'lifecycle', 'value', 'clv', 'loaded']
+    """
+    as_of_ts = pd.Timestamp(as_of) if as_of is not None else orders[schema.ORDER_TIME].max()
+    ctx = _Context(orders=orders, customers=customers, load=load, as_of=as_of_ts)
+    report = Report(
+        title=title,
+        meta={
+            "as of": f"{as_of_ts:%Y-%m-%d}",
+            "order rows": f"{len(orders):,}",
+            "period": f"{orders[schema.ORDER_TIME].min():%Y-%m-%d} .. {as_of_ts:%Y-%m-%d}",
+        },
+    )
+    total = len(_SECTIONS)
+    for i, (key, heading, make) in enumerate(_SECTIONS, start=1):
+        if progress:
+            print(f"[{i}/{total}] {heading}", file=sys.stderr, flush=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", CRMWarning)
+            try:
+                body = make(ctx)
+            except CRMError as exc:
+                body = f'<p class="skip">Not shown: {html.escape(str(exc))}</p>'
+        for w in caught:
+            if issubclass(w.category, CRMWarning):
+                body += f'<p class="skip">Caution: {html.escape(str(w.message))}</p>'
+            else:  # pragma: no cover - pass other warnings on unchanged
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        report.sections.append(Section(key=key, title=heading, html=body))
+    return report
+
+
+def write_report(
+    source: Any = None,
+    *,
+    out: str | Path = "report.html",
+    platform: str = "auto",
+    customers: Any = None,
+    as_of: Any = None,
+    pseudonymize: str | None = None,
+    progress: bool = False,
+) -> Path:
+    """Load an orders export and write the HTML report.
+
+    Parameters
+    ----------
+    source : str, Path, DataFrame or None
+        Orders export; None means the bundled Taobao-style sample export.
+    out : str or Path, default="report.html"
+    platform : str, default="auto"
+    customers : str, Path or DataFrame, optional
+        Customers export.
+    as_of : datetime-like, optional
+    pseudonymize : str, optional
+        Secret key for pseudonymising customer ids in both tables.
+    progress : bool, default=False
+
+    Returns
+    -------
+    Path
+        The file written.
+    """
+    from . import datasets
+    from .io import load_customers, load_orders
+
+    if source is None:
+        source = datasets.sample_path("taobao")
+    load = load_orders(source, platform=platform, pseudonymize=pseudonymize)
+    customer_table = None
+    if customers is not None:
+        customer_table = load_customers(customers, pseudonymize=pseudonymize).customers
+    name = Path(source).name if isinstance(source, (str, Path)) else "DataFrame"
+    report = build_report(
+        load.orders,
+        customers=customer_table,
+        load=load,
+        as_of=as_of,
+        title=f"Customer report: {name}",
+        progress=progress,
+    )
+    return report.save(out)
