@@ -117,7 +117,13 @@ def run_case(tool: str, path: str, min_support: float, max_len: int | None) -> d
         min_count = math.ceil(min_support * n * (1 - 1e-9))
         limits = {"zmax": max_len} if max_len is not None else {}
         rules = fim.arules(
-            baskets, supp=-min_count, conf=MIN_CONFIDENCE * 100, zmin=2, report="a", **limits
+            baskets,
+            supp=-min_count,
+            conf=MIN_CONFIDENCE * 100,
+            zmin=2,
+            report="a",
+            mode="o",  # rule support = support of body and head, as arules and mlxtend
+            **limits,
         )
         extra["mining_s"] = time.perf_counter() - t1
         n_sets, n_rules = None, len(rules)

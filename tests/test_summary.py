@@ -264,3 +264,41 @@ def test_pandas_path_equals_the_polars_accelerated_path(
     monkeypatch.setattr(crm.summary, "USE_POLARS", False)
     plain = crm.customer_summary(lines, freq=freq)
     pd.testing.assert_frame_equal(plain, accelerated)
+
+
+# --------------------------------------------------------------------------- cluster engines
+@pytest.fixture(scope="module")
+def spark():
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .appName("crm_analytics-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")  # keep naive times as written
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _plain(orders: pd.DataFrame) -> pd.DataFrame:
+    cols = ["order_id", "customer_id", "order_time", "amount", "status", "refund_amount", "quantity"]
+    return orders.assign(status=orders["status"].astype(str))[cols]
+
+
+@pytest.mark.parametrize("freq", ["D", "W"])
+def test_pyspark_gives_the_same_summary(spark, freq: str) -> None:
+    orders = crm.datasets.load_sample()
+    got = crm.customer_summary(spark.createDataFrame(_plain(orders)), freq=freq, as_of="2024-10-31")
+    expected = crm.customer_summary(orders, freq=freq, as_of="2024-10-31")
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_index_type=False)
+
+
+@pytest.mark.filterwarnings("ignore:Dask support is moving out of Narwhals:FutureWarning")
+def test_dask_gives_the_same_summary() -> None:
+    dd = pytest.importorskip("dask.dataframe")
+    orders = crm.datasets.load_sample()
+    got = crm.customer_summary(dd.from_pandas(_plain(orders), npartitions=3))
+    pd.testing.assert_frame_equal(got, crm.customer_summary(orders), check_dtype=False, check_index_type=False)

@@ -30,11 +30,14 @@ _ENTRY_POINTS: dict[str, str] = {
     "CustomersLoad": "io",
     "customer_summary": "summary",
     "rfm_table": "rfm",
+    "frequent_itemsets": "basket",
+    "association_rules": "basket",
     "to_csv": "export",
     "to_excel": "export",
     "fit_clv": "clv",
 }
 _SUBMODULES = (
+    "basket",
     "cli",
     "clv",
     "datasets",
@@ -53,6 +56,7 @@ __all__ = ["__version__", *_ENTRY_POINTS, *_SUBMODULES]
 
 if TYPE_CHECKING:  # pragma: no cover
     from . import (  # noqa: F401
+        basket,
         cli,
         clv,
         datasets,
@@ -66,6 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
         segments,
         summary,
     )
+    from .basket import association_rules, frequent_itemsets  # noqa: F401
     from .clv import fit_clv  # noqa: F401
     from .export import to_csv, to_excel  # noqa: F401
     from .io import (  # noqa: F401

@@ -183,10 +183,12 @@ def mine(
     xf = xf[np.diff(xf.indptr) >= 2]
     xf.sort_indices()
     xf_csc = xf.tocsc()
-    # keys basket * f + item of every occurrence, for membership lookups
-    rows = np.repeat(np.arange(xf.shape[0], dtype=np.int64), np.diff(xf.indptr))
-    occ_keys = _Membership(rows * f + xf.indices.astype(np.int64), xf.shape[0] * f)
-    del rows
+    # keys item * n_rows + basket of every occurrence (item-major: the CSC order, so the
+    # queries of one new itemset arrive sorted and the binary search stays cache-local)
+    n_rows = xf.shape[0]
+    cols = np.repeat(np.arange(f, dtype=np.int64), np.diff(xf_csc.indptr))
+    occ_keys = _Membership(cols * n_rows + xf_csc.indices.astype(np.int64), n_rows * f)
+    del cols
 
     prefix = np.arange(f, dtype=np.int64)[:, None]  # ranks of the current level's itemsets
     occ = xf_csc  # basket × itemset occurrences of the current level
@@ -244,7 +246,9 @@ def mine(
             break
         idx = np.flatnonzero(grows)
         ext_items = sorted_unique(item)
-        occ = _next_occurrences(occ, parent[idx], item[idx], occ_keys, f, memory_limit, caller, k)
+        occ = _next_occurrences(
+            occ, parent[idx], item[idx], occ_keys, n_rows, memory_limit, caller, k
+        )
         prefix = new_prefix[idx]
         k += 1
     return out
@@ -255,7 +259,7 @@ def _next_occurrences(
     parent: np.ndarray,
     item: np.ndarray,
     occ_keys: _Membership,
-    f: int,
+    n_rows: int,
     memory_limit: int | None,
     caller: str,
     level: int,
@@ -275,7 +279,7 @@ def _next_occurrences(
     for lo, hi in _chunks(lengths, _CHUNK_ENTRIES):
         sub = occ[:, parent[lo:hi]]
         col = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(sub.indptr))
-        keys = sub.indices.astype(np.int64) * f + item[lo:hi][col]
+        keys = item[lo:hi][col] * n_rows + sub.indices
         hit = occ_keys.contains(keys)
         indices_parts.append(sub.indices[hit])
         counts_parts.append(np.bincount(col[hit], minlength=hi - lo))
@@ -286,7 +290,7 @@ def _next_occurrences(
 
 
 class _Membership:
-    """Is a key (basket * n_items + item) an occurrence? A packed bitmap when it is small
+    """Is a key (item * n_baskets + basket) an occurrence? A packed bitmap when it is small
     (one bit per basket × item cell, at most 64 MiB), else a sorted-key binary search."""
 
     _MAX_BITMAP_BITS = 64 * 8 * 1024**2

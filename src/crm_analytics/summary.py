@@ -227,11 +227,7 @@ def customer_summary(
         )
     else:
         per_order = purchases.group_by("_cust", "_order").agg(*order_aggs)
-    per_order = per_order.with_columns(
-        ((nw.col("_time") - nw.lit(_EPOCH)).dt.total_seconds() // _SECONDS_PER_DAY)
-        .cast(nw.Int64)
-        .alias("_day")
-    )
+    per_order = per_order.with_columns(_day_number(nw.col("_time")).alias("_day"))
     per_order = per_order.with_columns(
         (((nw.col("_day") + _WEEK_SHIFT) // 7) if freq == "W" else nw.col("_day")).alias("_period")
     )
@@ -259,9 +255,11 @@ def customer_summary(
         )
     else:
         per_period = per_order.group_by("_cust", "_period").agg(*period_aggs)
-    is_first = nw.col("_period") == nw.col("_period").min().over("_cust")
+    per_period = per_period.with_columns(nw.col("_period").min().over("_cust").alias("_min_period"))
     per_period = per_period.with_columns(
-        nw.when(is_first).then(nw.col("_value")).otherwise(0.0).alias("_first_value")
+        ((nw.col("_period") == nw.col("_min_period")).cast(nw.Float64) * nw.col("_value")).alias(
+            "_first_value"
+        )
     )
 
     # 3. one row per customer
@@ -322,6 +320,27 @@ def _polars_available() -> bool:
     import importlib.util
 
     return USE_POLARS and importlib.util.find_spec("polars") is not None
+
+
+def _day_number(time: Any) -> Any:
+    """Days since 1970-01-01 of a datetime expression, from its calendar date.
+
+    Integer arithmetic on year, month and day (H. Hinnant's ``days_from_civil``), so it
+    runs in every engine (Spark has no duration arithmetic) and ignores the time of day.
+    Valid for years 1 to 9999, where every intermediate value is non-negative.
+    """
+    y, m, d = (
+        time.dt.year().cast(nw.Int64),
+        time.dt.month().cast(nw.Int64),
+        time.dt.day().cast(nw.Int64),
+    )
+    shifted = nw.when(m > 2).then(m - 3).otherwise(m + 9)
+    y = y - nw.when(m > 2).then(0).otherwise(1)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * shifted + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146_097 + doe - 719_468
 
 
 def _collect_scalar(frame: Any) -> Any:

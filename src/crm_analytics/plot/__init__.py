@@ -8,6 +8,7 @@ draws on it and returns the Axes. Nothing here computes an analysis and nothing 
 from __future__ import annotations
 
 from ._base import get_ax
+from ._basket import item_network, rules_scatter, top_rules_bar
 from ._clv import (
     calibration_vs_holdout,
     clv_distribution,
@@ -23,7 +24,10 @@ __all__: list[str] = [
     "frequency_recency_matrix",
     "p_alive_history",
     "get_ax",
+    "item_network",
     "pareto_curve",
     "rfm_heatmap",
+    "rules_scatter",
     "segment_bars",
+    "top_rules_bar",
 ]

@@ -67,7 +67,7 @@ def rules_scatter(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._basket import rules_scatter
+    >>> from crm_analytics.plot import rules_scatter
     >>> rules = pd.DataFrame({"antecedent": [frozenset({"tea"}), frozenset({"cup"})],
     ...                       "consequent": [frozenset({"cup"}), frozenset({"tea"})],
     ...                       "support": [0.5, 0.5], "confidence": [0.67, 0.8],
@@ -125,7 +125,7 @@ def top_rules_bar(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._basket import top_rules_bar
+    >>> from crm_analytics.plot import top_rules_bar
     >>> rules = pd.DataFrame({"antecedent": [frozenset({"tea"}), frozenset({"cup"})],
     ...                       "consequent": [frozenset({"cup"}), frozenset({"pot"})],
     ...                       "lift": [1.5, 2.0]})
@@ -198,7 +198,7 @@ def item_network(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._basket import item_network
+    >>> from crm_analytics.plot import item_network
     >>> rules = pd.DataFrame({"antecedent": [frozenset({"tea"}), frozenset({"tea", "cup"})],
     ...                       "consequent": [frozenset({"cup"}), frozenset({"pot"})],
     ...                       "lift": [1.5, 2.0]})
