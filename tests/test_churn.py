@@ -253,7 +253,7 @@ def order_frames(draw):
     return df
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(orders=order_frames(), cut_day=st.integers(1, 90))
 def test_no_leakage_property(orders, cut_day):
     cut = pd.Timestamp("2024-01-01") + pd.Timedelta(days=cut_day)
@@ -303,9 +303,9 @@ def test_model_fit_predict_and_repr(sample):
 
 
 def test_model_clones_a_given_estimator(sample):
+    from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
-    from sklearn.impute import SimpleImputer
     from sklearn.preprocessing import StandardScaler
 
     est = make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(max_iter=500))

@@ -30,6 +30,9 @@ _ENTRY_POINTS: dict[str, str] = {
     "CustomersLoad": "io",
     "customer_summary": "summary",
     "rfm_table": "rfm",
+    "repurchase_rate": "repurchase",
+    "cohort_table": "repurchase",
+    "ChurnModel": "churn",
     "frequent_itemsets": "basket",
     "association_rules": "basket",
     "to_csv": "export",
@@ -38,6 +41,7 @@ _ENTRY_POINTS: dict[str, str] = {
 }
 _SUBMODULES = (
     "basket",
+    "churn",
     "cli",
     "clv",
     "datasets",
@@ -45,6 +49,7 @@ _SUBMODULES = (
     "export",
     "io",
     "plot",
+    "repurchase",
     "report",
     "rfm",
     "schema",
@@ -57,6 +62,7 @@ __all__ = ["__version__", *_ENTRY_POINTS, *_SUBMODULES]
 if TYPE_CHECKING:  # pragma: no cover
     from . import (  # noqa: F401
         basket,
+        churn,
         cli,
         clv,
         datasets,
@@ -65,12 +71,14 @@ if TYPE_CHECKING:  # pragma: no cover
         io,
         plot,
         report,
+        repurchase,
         rfm,
         schema,
         segments,
         summary,
     )
     from .basket import association_rules, frequent_itemsets  # noqa: F401
+    from .churn import ChurnModel  # noqa: F401
     from .clv import fit_clv  # noqa: F401
     from .export import to_csv, to_excel  # noqa: F401
     from .io import (  # noqa: F401
@@ -81,6 +89,7 @@ if TYPE_CHECKING:  # pragma: no cover
         read_customers,
         read_orders,
     )
+    from .repurchase import cohort_table, repurchase_rate  # noqa: F401
     from .rfm import rfm_table  # noqa: F401
     from .summary import customer_summary  # noqa: F401
 

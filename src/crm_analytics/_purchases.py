@@ -99,11 +99,14 @@ def purchase_orders(
     amount_col: str = schema.AMOUNT,
     status_col: str | None = schema.STATUS,
     refund_col: str | None = schema.REFUND_AMOUNT,
+    per_order: bool = True,
 ) -> Purchases:
     """Validate ``orders`` and reduce its purchase lines to one row per order.
 
     ``as_of`` None means the latest order time in the data (any status). ``before``, when
     given, also drops every row at or after it (and ``as_of`` must then be given).
+    ``per_order=False`` keeps one row per purchase line (cheaper: the order ids are not
+    hashed) for callers that only need customers, times and money.
     """
     if isinstance(orders, pd.DataFrame):
         columns = [str(c) for c in orders.columns]
@@ -121,6 +124,7 @@ def purchase_orders(
             amount_col=amount_col,
             status_col=status_col if status_col in columns else None,
             refund_col=refund_col if refund_col in columns else None,
+            per_order=per_order,
         )
     return _engine_orders(
         orders,
@@ -134,6 +138,7 @@ def purchase_orders(
         amount_col=amount_col,
         status_col=status_col,
         refund_col=refund_col,
+        per_order=per_order,
     )
 
 
@@ -199,6 +204,7 @@ def _pandas_orders(
     amount_col: str,
     status_col: str | None,
     refund_col: str | None,
+    per_order: bool,
 ) -> Purchases:
     t = _naive_ns(orders[time_col])
     valid = t != _NAT
@@ -217,24 +223,33 @@ def _pandas_orders(
     if status_col is not None:
         status = orders[status_col]
         mask &= status.eq(schema.PURCHASE_STATUS).fillna(False).to_numpy(dtype=bool)
-    customers = orders[customer_col].to_numpy()[mask]
-    cust, keys = pd.factorize(customers, use_na_sentinel=True)
-    order_codes, order_keys = pd.factorize(orders[order_col].to_numpy()[mask])
+    # factorise the whole columns (fast on Arrow strings), then keep the purchase rows
+    cust_all, cust_keys = pd.factorize(orders[customer_col], use_na_sentinel=True)
+    if per_order:
+        order_all, order_keys = pd.factorize(orders[order_col], use_na_sentinel=True)
+    else:  # every line stands for itself
+        order_all, order_keys = np.arange(len(orders), dtype="int64"), np.arange(len(orders))
+    cust, order_codes = cust_all[mask], order_all[mask]
     keep = (cust >= 0) & (order_codes >= 0)
-    cust, order_codes = cust[keep].astype("int64"), order_codes[keep].astype("int64")
+    # customer codes 0..n-1 over the buyers only
+    cust, used = pd.factorize(cust[keep].astype("int64"))
+    cust = cust.astype("int64")
+    keys = cust_keys[used]
+    order_codes = order_codes[keep].astype("int64")
     t, net = t[mask][keep], net[mask][keep]
     key = cust * max(len(order_keys), 1) + order_codes
     groups = None
     group = None
     if by is not None:
-        group, group_keys = pd.factorize(orders[by].to_numpy()[mask][keep], use_na_sentinel=False)
+        group_all, group_keys = pd.factorize(orders[by], use_na_sentinel=False)
+        group, used_groups = pd.factorize(group_all[mask][keep].astype("int64"))
         group = group.astype("int64")
-        groups = pd.Index(group_keys, name=by)
-        key = pd.factorize(key)[0].astype("int64") * max(len(group_keys), 1) + group
+        groups = pd.Index(group_keys[used_groups], name=by)
+        key = pd.factorize(key)[0].astype("int64") * max(len(used_groups), 1) + group
     per = pd.DataFrame({"key": key, "cust": cust, "time": t, "net": net})
     if group is not None:
         per["group"] = group
-    if not pd.Index(key).is_unique:
+    if per_order and not pd.Index(key).is_unique:
         aggs = {"cust": ("cust", "first"), "time": ("time", "min"), "net": ("net", "sum")}
         if group is not None:
             aggs["group"] = ("group", "first")
@@ -272,6 +287,7 @@ def _engine_orders(
     amount_col: str,
     status_col: str | None,
     refund_col: str | None,
+    per_order: bool,
 ) -> Purchases:
     import narwhals as nw
 
@@ -289,6 +305,7 @@ def _engine_orders(
             amount_col=amount_col,
             status_col=status_col,
             refund_col=refund_col,
+            per_order=per_order,
         )
     schema_ = frame.collect_schema()
     columns = [str(c) for c in schema_.names()]

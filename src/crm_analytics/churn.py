@@ -189,7 +189,7 @@ def label(
     if not (isinstance(auto_multiple, (int, float)) and auto_multiple > 0):
         raise InvalidDataError(f"{caller}: auto_multiple must be > 0, got {auto_multiple!r}.")
     cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = purchase_orders(orders, caller=caller, as_of=as_of, **cols)
+    p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
     n = len(p.keys)
     cust, day = _purchase_days(p)
     last_day = np.full(n, np.iinfo(np.int64).min, dtype="int64")
@@ -313,7 +313,7 @@ def churn_rate(
             f"{inactive_days!r}. Hint: inactive_days=180."
         )
     cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = purchase_orders(orders, caller=caller, as_of=as_of, **cols)
+    p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
     cust, day = _purchase_days(p)
     columns = ["active_start", "new", "reactivated", "lost", "active_end"]
     if len(day) == 0:
@@ -696,6 +696,8 @@ class ChurnEvaluation:
         By decile of churn probability (1 = highest): ``customers``, ``churners``,
         ``churn_rate``, ``lift`` (decile rate / overall rate), ``cumulative_gain``
         (share of all churners in deciles 1..k) and ``cumulative_lift``.
+    baseline_gains : pandas.DataFrame
+        The same for the recency-only baseline (deciles by ``days_since_last``).
     calibration : pandas.DataFrame
         By bin of predicted probability (ten equal-width bins, empty ones dropped):
         ``customers``, ``mean_predicted``, ``observed_rate``.
@@ -714,6 +716,7 @@ class ChurnEvaluation:
     horizon_days: int
     split: str
     gains: pd.DataFrame = field(repr=False)
+    baseline_gains: pd.DataFrame = field(repr=False)
     calibration: pd.DataFrame = field(repr=False)
     predictions: pd.DataFrame = field(repr=False)
 
@@ -932,9 +935,8 @@ class ChurnModel:
     def _labels(self, orders: Any, cut: pd.Timestamp, index: pd.Index, caller: str) -> np.ndarray:
         """1 = churned (no purchase in [cut, cut + horizon)), for the customers of index."""
         end = cut + pd.Timedelta(days=int(self.horizon_days))
-        p = purchase_orders(
-            orders, caller=caller, as_of=None, by=None, **self._columns()
-        )  # as_of = latest order: the end of the data
+        # as_of = the latest order: the end of the data
+        p = purchase_orders(orders, caller=caller, per_order=False, **self._columns())
         data_end = pd.Timestamp((p.as_of_day + 1) * _NS_PER_DAY)
         if end > data_end:
             raise InvalidDataError(
@@ -1095,7 +1097,7 @@ class ChurnModel:
                 f"Hint: pass the same table: predict_proba(orders, as_of=..., customers=customers)."
             )
         if as_of is None:
-            p = purchase_orders(orders, caller=caller, **self._columns())
+            p = purchase_orders(orders, caller=caller, per_order=False, **self._columns())
             day = p.as_of.normalize()
         else:
             day = to_timestamp(as_of, caller=caller, name="as_of").normalize()
@@ -1212,6 +1214,7 @@ class ChurnModel:
             horizon_days=int(self.horizon_days),
             split=split,
             gains=_gains(y_test.astype("float64"), prob),
+            baseline_gains=_gains(y_test.astype("float64"), recency),
             calibration=_calibration(y_test.astype("float64"), prob),
             predictions=pd.DataFrame(
                 {

@@ -59,8 +59,10 @@ _PERIODS = ("D", "W", "M", "Q", "Y")
 # --------------------------------------------------------------------------- helpers
 
 
-def _purchases(orders: Any, caller: str, as_of: Any, by: str | None, cols: dict) -> Purchases:
-    return purchase_orders(orders, caller=caller, as_of=as_of, by=by, **cols)
+def _purchases(
+    orders: Any, caller: str, as_of: Any, by: str | None, cols: dict, per_order: bool = True
+) -> Purchases:
+    return purchase_orders(orders, caller=caller, as_of=as_of, by=by, per_order=per_order, **cols)
 
 
 def _cols(
@@ -246,7 +248,7 @@ def repurchase_rate(
     if definition == "first_time":
         window_days = _check_days(window_days, "window_days", caller)
     cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = _purchases(orders, caller, as_of, by, cols)
+    p = _purchases(orders, caller, as_of, by, cols, per_order=definition != "returning")
     f = p.frame
     n_groups = len(p.groups) if p.groups is not None else 1
     group = f["group"].to_numpy() if p.groups is not None else np.zeros(len(f), dtype="int64")
@@ -441,7 +443,8 @@ def cohort_table(
     check_choice(period, _PERIODS, name="period", caller=caller)
     check_choice(metric, METRICS, name="metric", caller=caller)
     cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = _purchases(orders, caller, as_of, None, cols)
+    # one row per order is only needed to count orders
+    p = _purchases(orders, caller, as_of, None, cols, per_order=metric == "orders")
     f = p.frame
     cust, day = f["cust"].to_numpy(), f["day"].to_numpy()
     last = int(period_codes(np.array([p.as_of_day]), period)[0])

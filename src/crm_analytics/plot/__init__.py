@@ -15,9 +15,23 @@ from ._clv import (
     frequency_recency_matrix,
     p_alive_history,
 )
+from ._repurchase import (
+    calibration_plot,
+    churn_rate_plot,
+    cohort_heatmap,
+    gains_chart,
+    retention_curves,
+    time_to_second_purchase_hist,
+)
 from ._rfm import cluster_profile, pareto_curve, rfm_heatmap, segment_bars
 
 __all__: list[str] = [
+    "calibration_plot",
+    "churn_rate_plot",
+    "cohort_heatmap",
+    "gains_chart",
+    "retention_curves",
+    "time_to_second_purchase_hist",
     "calibration_vs_holdout",
     "cluster_profile",
     "clv_distribution",
