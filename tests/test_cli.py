@@ -148,7 +148,10 @@ _SECTION_TITLES = [
     "RFM segments and actions",
     "Lifecycle stages",
     "Value concentration",
+    "Cohorts and repurchase",
+    "Churn risk: who to win back",
     "Customer lifetime value",
+    "Bought together",
     "What the loader read and rejected",
 ]
 
@@ -180,7 +183,7 @@ def test_report_escapes_shop_text(tmp_path: Path) -> None:
 def test_report_progress_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     crm.report.build_report(crm.datasets.load_sample(), progress=True)
     err = capsys.readouterr().err
-    assert "[1/6] Headline KPIs" in err
+    assert "[1/9] Headline KPIs" in err and "[9/9] What the loader read and rejected" in err
 
 
 def _chromium() -> str | None:

@@ -126,8 +126,12 @@ def _figure(draw: Callable[[Any], Any], *, size: tuple[float, float] = (7.5, 4.0
     """Render ``draw(ax)`` to inline SVG (no pyplot state, no display needed)."""
     import matplotlib
 
-    # text stays text in the SVG, drawn by the browser's fonts (Chinese product names too)
-    with matplotlib.rc_context({"svg.fonttype": "none"}):
+    # text stays text in the SVG, drawn by the browser's fonts (Chinese product names too);
+    # matplotlib only measures it, so a missing glyph in its own font does not matter
+    with matplotlib.rc_context({"svg.fonttype": "none"}), warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="Glyph .* missing from font", category=UserWarning
+        )
         return _render(draw, size)
 
 
@@ -273,7 +277,7 @@ def _section_rfm(ctx: _Context) -> str:
     return (
         _note("RFM scores 1-5 (5 best) on quantiles; segments on the standard 5×5 grid.")
         + fig
-        + _table(segs[cols])
+        + _table(segs[cols], wide_text=True)
     )
 
 
@@ -317,12 +321,101 @@ def _section_clv(ctx: _Context) -> str:
     )
 
 
+def _section_cohorts(ctx: _Context) -> str:
+    from .plot import cohort_heatmap
+    from .repurchase import cohort_table, repurchase_rate
+
+    table = cohort_table(ctx.orders, period="M", as_of=ctx.as_of)
+    recent = table.tail(12)
+    recent = recent.loc[:, [c for c in recent.columns if int(c) <= 12]]
+    rates = repurchase_rate(ctx.orders, period="M", as_of=ctx.as_of).tail(6)
+    return (
+        _note(
+            "Share of each monthly cohort (month of first purchase) buying again in each "
+            "later month; blank cells are not observed yet."
+        )
+        + _figure(lambda ax: cohort_heatmap(recent, ax=ax, annotate=False), size=(8.0, 4.5))
+        + _note("Repurchase rate (复购率: buyers with two or more orders in the month):")
+        + _table(rates)
+    )
+
+
+def _section_churn(ctx: _Context) -> str:
+    from .churn import ChurnModel
+
+    horizon = 90
+    model = ChurnModel(horizon_days=horizon, random_state=0)
+    model.fit(ctx.orders, cutoff=ctx.as_of - pd.Timedelta(days=horizon))
+    risk = model.predict_proba(ctx.orders, as_of=ctx.as_of)
+    s = ctx.summary
+    table = risk.join(s[["n_orders", "monetary_total", "days_since_last"]], how="inner")
+    table["value_at_risk"] = table["churn_probability"] * table["monetary_total"]
+    active = table[table["days_since_last"] <= 365]
+    top = active.sort_values("value_at_risk", ascending=False).head(20)
+    return _note(
+        f"Probability of no purchase in the next {horizon} days (gradient boosting on "
+        f"order history, fitted on the {horizon} days before the as-of date). The list: "
+        "customers seen in the last year with the most spend at risk (churn probability × "
+        "spend to date), the natural win-back list."
+    ) + _table(
+        top[["churn_probability", "n_orders", "monetary_total", "days_since_last", "value_at_risk"]]
+    )
+
+
+def _section_basket(ctx: _Context) -> str:
+    from .basket import association_rules, frequent_itemsets
+    from .plot import top_rules_bar
+
+    level = schema.CATEGORY if schema.CATEGORY in ctx.orders else None
+    item_col = schema.PRODUCT_NAME if schema.PRODUCT_NAME in ctx.orders else schema.PRODUCT_ID
+    if item_col not in ctx.orders:
+        raise CRMError("the orders have no product column (product_id or product_name).")
+    itemsets = frequent_itemsets(ctx.orders, item_col=item_col, min_support=0.002, max_len=3)
+    rules = association_rules(itemsets, min_confidence=0.05, min_lift=1.0)
+    parts = [
+        _note(
+            f"Products bought in the same order ({len(itemsets):,} frequent itemsets at "
+            f"support 0.2%, {len(rules):,} rules with lift above 1)."
+        )
+    ]
+    if len(rules):
+        parts.append(_figure(lambda ax: top_rules_bar(rules, n=10, ax=ax), size=(8.0, 4.0)))
+        shown = rules.head(15).assign(
+            antecedent=lambda d: d["antecedent"].map(lambda x: ", ".join(sorted(map(str, x)))),
+            consequent=lambda d: d["consequent"].map(lambda x: ", ".join(sorted(map(str, x)))),
+        )
+        parts.append(
+            _table(
+                shown[["antecedent", "consequent", "support", "confidence", "lift"]], index=False
+            )
+        )
+    if level is not None:
+        cat_sets = frequent_itemsets(ctx.orders, item_col=level, min_support=0.005, max_len=2)
+        cat_rules = association_rules(cat_sets, min_confidence=0.05, min_lift=1.0).head(10)
+        if len(cat_rules):
+            shown = cat_rules.assign(
+                antecedent=lambda d: d["antecedent"].map(lambda x: ", ".join(sorted(map(str, x)))),
+                consequent=lambda d: d["consequent"].map(lambda x: ", ".join(sorted(map(str, x)))),
+            )
+            parts.append(_note("Category pairs:"))
+            parts.append(
+                _table(
+                    shown[["antecedent", "consequent", "support", "confidence", "lift"]],
+                    index=False,
+                )
+            )
+    return "".join(parts)
+
+
 _SECTIONS: list[tuple[str, str, Callable[[_Context], str]]] = [
     ("headline", "Headline KPIs", _section_headline),
     ("rfm", "RFM segments and actions", _section_rfm),
     ("lifecycle", "Lifecycle stages", _section_lifecycle),
     ("value", "Value concentration", _section_value),
+    ("cohorts", "Cohorts and repurchase", _section_cohorts),
+    ("churn", "Churn risk: who to win back", _section_churn),
     ("clv", "Customer lifetime value", _section_clv),
+    ("basket", "Bought together", _section_basket),
     ("loaded", "What the loader read and rejected", _section_loaded),
 ]
 
@@ -363,7 +456,7 @@ def build_report(
     >>> from crm_analytics.report import build_report
     >>> report = build_report(crm.datasets.load_sample())
     >>> [s.key for s in report.sections]
-    ['headline', 'rfm', 'lifecycle', 'value', 'clv', 'loaded']
+    ['headline', 'rfm', 'lifecycle', 'value', 'cohorts', 'churn', 'clv', 'basket', 'loaded']
     """
     as_of_ts = pd.Timestamp(as_of) if as_of is not None else orders[schema.ORDER_TIME].max()
     ctx = _Context(orders=orders, customers=customers, load=load, as_of=as_of_ts)
