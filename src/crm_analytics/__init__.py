@@ -27,6 +27,14 @@ _ENTRY_POINTS: dict[str, str] = {
     "read_customers": "io",
     "load_customers": "io",
     "OrdersLoad": "io",
+    "read_campaign": "io",
+    "load_campaign": "io",
+    "read_events": "io",
+    "load_events": "io",
+    "CampaignLoad": "io",
+    "EventsLoad": "io",
+    "kpi_tree": "kpi",
+    "decompose": "kpi",
     "CustomersLoad": "io",
     "customer_summary": "summary",
     "rfm_table": "rfm",
@@ -41,6 +49,7 @@ _ENTRY_POINTS: dict[str, str] = {
 }
 _SUBMODULES = (
     "basket",
+    "campaign",
     "churn",
     "cli",
     "clv",
@@ -48,6 +57,7 @@ _SUBMODULES = (
     "exceptions",
     "export",
     "io",
+    "kpi",
     "plot",
     "repurchase",
     "report",
@@ -62,6 +72,7 @@ __all__ = ["__version__", *_ENTRY_POINTS, *_SUBMODULES]
 if TYPE_CHECKING:  # pragma: no cover
     from . import (  # noqa: F401
         basket,
+        campaign,
         churn,
         cli,
         clv,
@@ -69,6 +80,7 @@ if TYPE_CHECKING:  # pragma: no cover
         exceptions,
         export,
         io,
+        kpi,
         plot,
         report,
         repurchase,
@@ -82,13 +94,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from .clv import fit_clv  # noqa: F401
     from .export import to_csv, to_excel  # noqa: F401
     from .io import (  # noqa: F401
+        CampaignLoad,
         CustomersLoad,
+        EventsLoad,
         OrdersLoad,
+        load_campaign,
         load_customers,
+        load_events,
         load_orders,
+        read_campaign,
         read_customers,
+        read_events,
         read_orders,
     )
+    from .kpi import decompose, kpi_tree  # noqa: F401
     from .repurchase import cohort_table, repurchase_rate  # noqa: F401
     from .rfm import rfm_table  # noqa: F401
     from .summary import customer_summary  # noqa: F401

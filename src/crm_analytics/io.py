@@ -1283,7 +1283,7 @@ def read_campaign(
     ...     "发送时间": ["2024-11-01 10:00:03", "2024/11/1 10:00:05", ""],
     ...     "点击时间": ["2024-11-01 10:30:00", "", ""],
     ... })
-    >>> crm.io.read_campaign(export)
+    >>> crm.read_campaign(export)
       customer_id campaign_id      group           sent_time        clicked_time
     0     tb_anna       双11召回  treatment 2024-11-01 10:00:03 2024-11-01 10:30:00
     1       tb_bo       双11召回  treatment 2024-11-01 10:00:05                 NaT
@@ -1367,7 +1367,7 @@ def load_campaign(
     ...     "variant": ["test", "holdout", "test", "vip", "test"],
     ...     "sent at": ["2024-05-01T10:00:00+08:00", "", "", "", "2024-05-01 10:00"],
     ... })
-    >>> load = crm.io.load_campaign(export, tz="Asia/Shanghai")
+    >>> load = crm.load_campaign(export, tz="Asia/Shanghai")
     >>> load.campaign
       customer_id campaign_id      group           sent_time
     0         ann          C1  treatment 2024-05-01 10:00:00
@@ -1515,7 +1515,7 @@ def read_events(
     ...     "行为时间": ["2024-06-01 20:00:00", "2024-06-01 20:03:10", "2024/6/2 9:15"],
     ...     "商品ID": ["1001", "1001", "2002"],
     ... })
-    >>> crm.io.read_events(export)
+    >>> crm.read_events(export)
       customer_id          event_time event_type product_id
     0     tb_anna 2024-06-01 20:00:00      visit       1001
     1     tb_anna 2024-06-01 20:03:10       cart       1001
@@ -1585,7 +1585,7 @@ def load_events(
     ...     "event": ["page_view", "add_to_cart", "add_to_cart", "page_view"],
     ...     "timestamp": ["2024-06-01 20:00", "2024-06-01 21:00", "2024-06-01 21:00", "2024-06-01 22:00"],
     ... })
-    >>> load = crm.io.load_events(export)
+    >>> load = crm.load_events(export)
     >>> load
     EventsLoad(platform='generic', encoding=None, rows=4: 2 events, 2 rejected [duplicate 1, missing customer id 1])
     >>> load.events

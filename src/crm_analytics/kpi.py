@@ -1015,24 +1015,15 @@ class _OrderRows:
         return self.masks[where]
 
     def repeat_mask(self, key: np.ndarray, n_keys: int) -> np.ndarray:
+        """Purchases of customers with 2+ distinct orders in their (period, group) key."""
         purchase = self.masks["purchase"]
         customer, n_customers = self.code("customer_id")
         order, n_orders = self.code("order_id")
-        kc = _combine(key, customer, n_customers)
-        pairs = _combine(kc, order, n_orders)
-        unique_pairs = _unique(pairs[purchase])
-        kc_of_pair = unique_pairs // n_orders if _fits(kc, n_orders) else None
-        if kc_of_pair is None:  # pragma: no cover - only for astronomically many keys
-            import pandas as pd
-
-            df = pd.DataFrame({"kc": kc[purchase], "o": order[purchase]}).drop_duplicates()
-            counts = df.groupby("kc").size()
-        else:
-            import pandas as pd
-
-            counts = pd.Series(kc_of_pair).value_counts()
-        repeat_kc = counts.index[counts.to_numpy() >= 2].to_numpy()
-        return purchase & np.isin(kc, repeat_kc)
+        kc = _combine(key, customer, n_customers)  # one code per (key, customer)
+        top = int(kc.max()) + 1 if len(kc) else 1
+        kc_codes, n_kc = (kc, top) if top <= _BITMAP_LIMIT else _dense(kc)
+        n_distinct = _count_distinct(kc_codes[purchase], order[purchase], n_orders, n_kc)
+        return purchase & (n_distinct[kc_codes] >= 2)
 
     def measure(self, m: Measure, key: np.ndarray, n_keys: int, caller: str) -> np.ndarray:
         if m.where == "repeat":
@@ -1131,21 +1122,33 @@ def _combine(a: np.ndarray, b: np.ndarray, n_b: int) -> np.ndarray:
     return a.astype(np.int64) * max(n_b, 1) + b
 
 
-def _unique(values: np.ndarray) -> np.ndarray:
+_BITMAP_LIMIT = 1 << 26  # pairs counted with a bitmap up to this many cells (64 MB)
+
+
+def _dense(values: np.ndarray) -> tuple[np.ndarray, int]:
     import pandas as pd
 
-    return np.asarray(pd.unique(values))
+    codes, uniques = pd.factorize(values)
+    return codes.astype(np.int64), len(uniques)
 
 
 def _count_distinct(key: np.ndarray, codes: np.ndarray, n_codes: int, n_keys: int) -> np.ndarray:
-    """Number of distinct ``codes`` per ``key`` (hash-based, no sort)."""
-    if not _fits(key, n_codes):  # pragma: no cover
+    """Number of distinct ``codes`` per ``key``: a bitmap when small, else a sort."""
+    width = max(n_codes, 1)
+    if n_keys * width <= _BITMAP_LIMIT:
+        seen = np.zeros(n_keys * width, dtype=bool)
+        seen[key * width + codes] = True
+        return seen.reshape(n_keys, width).sum(axis=1).astype("float64")
+    if not _fits(key, width):  # pragma: no cover - only for astronomically many keys
         import pandas as pd
 
         df = pd.DataFrame({"k": key, "c": codes}).drop_duplicates()
         return np.bincount(df["k"].to_numpy(), minlength=n_keys).astype("float64")
-    pairs = _unique(key * max(n_codes, 1) + codes)
-    return np.bincount(pairs // max(n_codes, 1), minlength=n_keys).astype("float64")
+    pairs = np.sort(key * width + codes)  # a radix-friendly sort beats hashing here
+    first = np.empty(len(pairs), dtype=bool)
+    first[:1] = True
+    np.not_equal(pairs[1:], pairs[:-1], out=first[1:])
+    return np.bincount(pairs[first] // width, minlength=n_keys).astype("float64")
 
 
 def _evaluate_formulas(tree: KpiTree, values: dict[str, np.ndarray]) -> None:

@@ -15,6 +15,7 @@ from ._clv import (
     frequency_recency_matrix,
     p_alive_history,
 )
+from ._kpi import funnel, kpi_tree, uplift_plot, waterfall
 from ._repurchase import (
     calibration_plot,
     churn_rate_plot,
@@ -26,6 +27,10 @@ from ._repurchase import (
 from ._rfm import cluster_profile, pareto_curve, rfm_heatmap, segment_bars
 
 __all__: list[str] = [
+    "funnel",
+    "kpi_tree",
+    "uplift_plot",
+    "waterfall",
     "calibration_plot",
     "churn_rate_plot",
     "cohort_heatmap",

@@ -67,7 +67,7 @@ def kpi_tree(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._kpi import kpi_tree
+    >>> from crm_analytics.plot import kpi_tree
     >>> dec = pd.DataFrame(
     ...     {"parent": [None, "sales", "sales"], "depth": [0, 1, 1],
     ...      "base": [50000.0, 1000.0, 50.0], "current": [54000.0, 1200.0, 45.0],
@@ -191,7 +191,7 @@ def waterfall(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._kpi import waterfall
+    >>> from crm_analytics.plot import waterfall
     >>> dec = pd.DataFrame(
     ...     {"parent": [None, "sales", "sales"], "depth": [0, 1, 1],
     ...      "base": [50000.0, 1000.0, 50.0], "current": [54000.0, 1200.0, 45.0],
@@ -256,7 +256,7 @@ def funnel(
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._kpi import funnel
+    >>> from crm_analytics.plot import funnel
     >>> table = pd.DataFrame(
     ...     {"customers": [570, 1430], "sent": [0, 1430], "opened": [0, 459],
     ...      "clicked": [0, 210], "purchased": [4, 111]},
@@ -316,7 +316,7 @@ def uplift_plot(uplift_table: Any, *, ax: Any = None, color: str = "C0") -> Any:
     Examples
     --------
     >>> import pandas as pd
-    >>> from crm_analytics.plot._kpi import uplift_plot
+    >>> from crm_analytics.plot import uplift_plot
     >>> table = pd.DataFrame(
     ...     {"metric": ["conversion"], "uplift": [0.07], "ci_low": [0.054], "ci_high": [0.086]},
     ...     index=pd.Index(["WB202408"], name="campaign_id"))
