@@ -98,6 +98,23 @@ def test_segments_and_summary_table_commands(tmp_path: Path) -> None:
     assert summary["days_since_last"].min() >= 0
 
 
+def test_kpi_and_basket_commands(tmp_path: Path) -> None:
+    assert main(["kpi", "--period", "Q", "--out", str(tmp_path / "k.csv")]) == 0
+    kpi = pd.read_csv(tmp_path / "k.csv", encoding="utf-8-sig", index_col=0)
+    assert list(kpi.index[:2]) == ["2023Q1", "2023Q2"]
+    # the identity holds in the written file
+    pd.testing.assert_series_equal(
+        kpi["sales"], kpi["customers"] * kpi["orders_per_customer"] * kpi["aov"], check_names=False
+    )
+    out = tmp_path / "rules.parquet"
+    assert main(["sample", "--out", str(tmp_path / "s")]) == 0
+    args = ["basket", str(tmp_path / "s" / "orders.csv"), "--item-col", "category"]
+    assert main([*args, "--min-support", "0.01", "--out", str(out)]) == 0
+    rules = pd.read_parquet(out)
+    assert len(rules) > 0 and (rules["lift"].diff().dropna() <= 1e-12).all()  # sorted by lift
+    assert {"antecedent", "consequent", "support", "confidence", "lift"} <= set(rules.columns)
+
+
 def test_exported_text_cannot_run_as_a_formula(tmp_path: Path) -> None:
     orders = crm.read_orders(_orders_csv(tmp_path))
     out = to_csv(orders, tmp_path / "orders_out.csv", index=False)
@@ -145,6 +162,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 _SECTION_TITLES = [
     "Headline KPIs",
+    "KPI tree: why sales moved",
     "RFM segments and actions",
     "Lifecycle stages",
     "Value concentration",
@@ -183,7 +201,7 @@ def test_report_escapes_shop_text(tmp_path: Path) -> None:
 def test_report_progress_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     crm.report.build_report(crm.datasets.load_sample(), progress=True)
     err = capsys.readouterr().err
-    assert "[1/9] Headline KPIs" in err and "[9/9] What the loader read and rejected" in err
+    assert "[1/10] Headline KPIs" in err and "[10/10] What the loader read and rejected" in err
 
 
 def _chromium() -> str | None:

@@ -174,6 +174,25 @@ def _analysis_table(command: str, args: argparse.Namespace) -> Any:
         from .clv import fit_clv
 
         return fit_clv(orders, as_of=as_of, freq="W", penalizer=0.001).table
+    if command == "kpi":
+        from .kpi import kpi_tree
+
+        wide = kpi_tree(orders, period=args.period, as_of=as_of).wide
+        wide.index = wide.index.astype(str)
+        return wide
+    if command == "basket":
+        from .basket import association_rules, frequent_itemsets
+
+        item_col = args.item_col or next(
+            (c for c in ("product_id", "product_name") if c in orders.columns), "product_id"
+        )
+        itemsets = frequent_itemsets(
+            orders, item_col=item_col, min_support=args.min_support, max_len=args.max_len
+        )
+        rules = association_rules(itemsets, min_confidence=args.min_confidence)
+        for side in ("antecedent", "consequent"):
+            rules[side] = rules[side].map(lambda items: " | ".join(sorted(map(str, items))))
+        return rules
     raise AssertionError(command)  # pragma: no cover
 
 
@@ -219,6 +238,23 @@ def _parser() -> argparse.ArgumentParser:
         ("summary-table", "the customer summary (one row per buyer)"),
     ):
         _add_source(sub.add_parser(name, help=f"write {text} to a file"), out=True)
+    p_kpi = sub.add_parser("kpi", help="write the KPI tree per period to a file")
+    _add_source(p_kpi, out=True)
+    p_kpi.add_argument(
+        "--period", default="M", choices=["D", "W", "M", "Q", "Y"], help="period (default M)"
+    )
+    p_bsk = sub.add_parser("basket", help="write association rules (bought together) to a file")
+    _add_source(p_bsk, out=True)
+    p_bsk.add_argument(
+        "--item-col", default=None, help="item column (default product_id, else product_name)"
+    )
+    p_bsk.add_argument(
+        "--min-support", type=float, default=0.001, help="minimum support (default 0.001)"
+    )
+    p_bsk.add_argument(
+        "--min-confidence", type=float, default=0.1, help="minimum confidence (default 0.1)"
+    )
+    p_bsk.add_argument("--max-len", type=int, default=None, help="largest itemset size")
 
     p_smp = sub.add_parser("sample", help="write the bundled sample exports to a folder")
     p_smp.add_argument("--out", required=True, help="folder to write into (created if needed)")

@@ -97,6 +97,7 @@ th:first-child,td:first-child{text-align:left}thead th{background:#eef2f7}
 .kpi b{display:block;font-size:1.35em}.note{color:#52606d;font-size:.9em}
 .skip{color:#8a4b08;background:#fff6e5;padding:.5em 1em;border-radius:4px}
 table.wide-text td:last-child{text-align:left;min-width:22em}
+pre{background:#f4f6f8;padding:.8em;border-radius:4px;font-size:.85em;overflow-x:auto}
 figure{margin:.5em 0}svg{max-width:100%;height:auto}
 footer{padding:1em 2em;color:#7b8794;font-size:.8em}
 """
@@ -229,6 +230,36 @@ def _section_headline(ctx: _Context) -> str:
 
     table = monthly.tail(12).assign(per_buyer=lambda d: d["sales"] / d["buyers"])
     return _kpis(items) + _figure(draw) + _table(table)
+
+
+def _section_kpi(ctx: _Context) -> str:
+    from .kpi import decompose, kpi_tree
+    from .plot import kpi_tree as draw_tree
+    from .plot import waterfall
+
+    result = kpi_tree(ctx.orders, period="M", as_of=ctx.as_of)
+    periods = [str(p) for p in result.wide.index]
+    if len(periods) < 2:
+        raise CRMError("the KPI decomposition needs at least two months of orders.")
+    base, current = periods[-2], periods[-1]
+    parts = dict(base=base, current=current)
+    try:
+        dec = decompose(result, method="lmdi", **parts)
+        method = "lmdi"
+    except CRMError:  # LMDI needs positive values; Shapley does not
+        dec = decompose(result, method="shapley", **parts)
+        method = "shapley"
+    text = result.to_text(current, base=base, method=method)
+    return (
+        _note(
+            f"Sales = customers × orders per customer × sales per order (AOV); AOV = items per "
+            f"order × price per item. Change from {base} to {current} split over the drivers "
+            f"({method.upper()}: the leaf contributions add up to the change in sales)."
+        )
+        + f"<pre>{html.escape(text)}</pre>"
+        + _figure(lambda ax: draw_tree(dec, ax=ax), size=(9.0, 4.5))
+        + _figure(lambda ax: waterfall(dec, ax=ax), size=(8.0, 3.8))
+    )
 
 
 def _section_loaded(ctx: _Context) -> str:
@@ -409,6 +440,7 @@ def _section_basket(ctx: _Context) -> str:
 
 _SECTIONS: list[tuple[str, str, Callable[[_Context], str]]] = [
     ("headline", "Headline KPIs", _section_headline),
+    ("kpi", "KPI tree: why sales moved", _section_kpi),
     ("rfm", "RFM segments and actions", _section_rfm),
     ("lifecycle", "Lifecycle stages", _section_lifecycle),
     ("value", "Value concentration", _section_value),
@@ -456,7 +488,7 @@ def build_report(
     >>> from crm_analytics.report import build_report
     >>> report = build_report(crm.datasets.load_sample())
     >>> [s.key for s in report.sections]
-    ['headline', 'rfm', 'lifecycle', 'value', 'cohorts', 'churn', 'clv', 'basket', 'loaded']
+    ['headline', 'kpi', 'rfm', 'lifecycle', 'value', 'cohorts', 'churn', 'clv', 'basket', 'loaded']
     """
     as_of_ts = pd.Timestamp(as_of) if as_of is not None else orders[schema.ORDER_TIME].max()
     ctx = _Context(orders=orders, customers=customers, load=load, as_of=as_of_ts)
