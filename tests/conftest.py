@@ -44,3 +44,21 @@ def tiny_orders() -> pd.DataFrame:
     )
     df["order_time"] = pd.to_datetime(df["order_time"], format="%Y-%m-%d %H:%M")
     return df
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local two-core Spark session (skipped when pyspark is not installed)."""
+    pyspark_sql = pytest.importorskip("pyspark.sql")
+    session = (
+        pyspark_sql.SparkSession.builder.master("local[2]")
+        .appName("crm_analytics-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")  # keep naive times as written
+        .config("spark.sql.shuffle.partitions", "4")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

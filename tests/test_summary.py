@@ -267,24 +267,16 @@ def test_pandas_path_equals_the_polars_accelerated_path(
 
 
 # --------------------------------------------------------------------------- cluster engines
-@pytest.fixture(scope="module")
-def spark():
-    pyspark_sql = pytest.importorskip("pyspark.sql")
-    session = (
-        pyspark_sql.SparkSession.builder.master("local[2]")
-        .appName("crm_analytics-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.session.timeZone", "UTC")  # keep naive times as written
-        .config("spark.sql.shuffle.partitions", "4")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
 def _plain(orders: pd.DataFrame) -> pd.DataFrame:
-    cols = ["order_id", "customer_id", "order_time", "amount", "status", "refund_amount", "quantity"]
+    cols = [
+        "order_id",
+        "customer_id",
+        "order_time",
+        "amount",
+        "status",
+        "refund_amount",
+        "quantity",
+    ]
     return orders.assign(status=orders["status"].astype(str))[cols]
 
 
@@ -301,4 +293,6 @@ def test_dask_gives_the_same_summary() -> None:
     dd = pytest.importorskip("dask.dataframe")
     orders = crm.datasets.load_sample()
     got = crm.customer_summary(dd.from_pandas(_plain(orders), npartitions=3))
-    pd.testing.assert_frame_equal(got, crm.customer_summary(orders), check_dtype=False, check_index_type=False)
+    pd.testing.assert_frame_equal(
+        got, crm.customer_summary(orders), check_dtype=False, check_index_type=False
+    )
