@@ -72,3 +72,28 @@ def test_command_line_on_a_file(tmp_path) -> None:
     assert "3 rows -> 3 orders, 0 rejected" in out
     assert "Buyers: 2  repeat buyers 50.0%" in out
     assert "Revenue (net of refunds): 35.00" in out
+
+
+def test_warnings_point_at_the_callers_line() -> None:
+    import pandas as pd
+
+    from crm_analytics.exceptions import DataQualityWarning
+
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(6)],
+            "customer_id": ["a", "a", "b", "b", "c", "c"],
+            "order_time": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-01-05", "2024-03-01", "2024-01-09", "2024-02-20"]
+            ),
+            "amount": [10.0, 0.0, 20.0, 25.0, 5.0, 7.0],  # a's repeat purchase is worth 0
+        }
+    )
+    import warnings
+
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        crm.fit_clv(orders, freq="W", penalizer=0.1)  # reaches the models' fit inside
+    ours = [w for w in record if issubclass(w.category, crm.exceptions.CRMWarning)]
+    assert any(issubclass(w.category, DataQualityWarning) for w in ours)
+    assert {w.filename for w in ours} == {__file__}

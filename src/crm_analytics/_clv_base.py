@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from . import _btyd
-from ._validation import check_columns, example_values
+from ._validation import check_columns, example_values, warn_external
 from .exceptions import (
     ConvergenceWarning,
     InvalidDataError,
@@ -229,28 +228,25 @@ class _Model:
         self.n_customers_ = int(round(n))
         caller = f"{type(self).__name__}.fit"
         if not res.converged:
-            warnings.warn(
+            warn_external(
                 f"{caller}: the optimiser did not converge ({res.message}; largest gradient "
                 f"{res.grad_norm:.2g}). converged_ is False and the estimates may be off. "
                 f"Try penalizer=0.001, or a coarser time unit (weeks instead of days).",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         elif np.any(np.abs(res.log_params) > 25.0):
             name = names[int(np.argmax(np.abs(res.log_params)))]
-            warnings.warn(
+            warn_external(
                 f"{caller}: parameter {name!r} is at the edge of the parameter space "
                 f"({self.params_[name]:.3g}); the data do not identify it. Try "
                 f"penalizer=0.001 or more data.",
                 StatisticalWarning,
-                stacklevel=3,
             )
         elif not ok:
-            warnings.warn(
+            warn_external(
                 f"{caller}: the Hessian is not positive definite, so standard errors are "
                 f"unavailable (NaN). Try penalizer=0.001.",
                 StatisticalWarning,
-                stacklevel=3,
             )
 
     # -- persistence

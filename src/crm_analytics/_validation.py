@@ -108,3 +108,23 @@ def check_choice(value: Any, choices: Sequence[Any], *, name: str, caller: str) 
         raise InvalidDataError(
             f"{caller}: {name}={value!r} is not supported. Choose one of {list(choices)}."
         )
+
+
+def warn_external(message: str, category: type[Warning]) -> None:
+    """Warn at the caller's line: the first stack frame outside crm_analytics.
+
+    A fixed ``stacklevel`` points inside the package when a public function reaches the
+    warning through another one (``fit_clv`` -> ``GammaGamma.fit``); walking the stack
+    always names the user's own line.
+    """
+    import inspect
+    import os
+    import warnings
+
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    frame = inspect.currentframe()
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package_dir):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, category, stacklevel=level)

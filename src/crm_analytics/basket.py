@@ -24,7 +24,6 @@ floating point, so a rule exactly at a threshold is kept.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from itertools import chain
 from typing import Any, Literal, NamedTuple
@@ -35,7 +34,7 @@ import scipy.sparse as sp
 
 from . import _mining, schema
 from ._mining import MiningMemoryError
-from ._validation import check_columns, check_datetime_dtype, example_values
+from ._validation import check_columns, check_datetime_dtype, example_values, warn_external
 from .exceptions import ColumnNotFoundError, DataQualityWarning, InvalidDataError
 
 __all__ = [
@@ -160,11 +159,10 @@ def _purchase_rows(
                 f"so there are no baskets.\nHint: pass the column that holds the item "
                 f"(item_col= or level=), e.g. level='category'."
             )
-        warnings.warn(
+        warn_external(
             f"{caller}: {n_missing:,} of {len(out):,} purchase rows have no {empty_col!r} "
             f"(or another key) and are left out of the baskets.",
             DataQualityWarning,
-            stacklevel=3,
         )
         out = out.loc[~missing]
     return out
@@ -241,13 +239,12 @@ def _long_baskets(
         keep = np.zeros(len(order), dtype=bool)
         keep[order] = (np.arange(len(order)) - starts) < max_basket_size
         matrix = _csr_from_codes(rows[keep], matrix.indices[keep].astype(np.int64), matrix.shape)
-    warnings.warn(
+    warn_external(
         f"{caller}: {n_long:,} of {len(sizes):,} baskets have more than {max_basket_size} "
         f"distinct items (largest {int(sizes.max())}, e.g. basket {example!r}); they were "
         f"{action}. Pass a larger max_basket_size (or long_baskets="
         f"{'truncate' if long_baskets == 'drop' else 'drop'!r}) to change this.",
         DataQualityWarning,
-        stacklevel=3,
     )
     return matrix, baskets
 

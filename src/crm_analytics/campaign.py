@@ -19,13 +19,18 @@ reports the attributed revenue and says it is not incremental.
 
 from __future__ import annotations
 
-import warnings
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from . import schema
-from ._validation import check_choice, check_columns, check_datetime_dtype, example_values
+from ._validation import (
+    check_choice,
+    check_columns,
+    check_datetime_dtype,
+    example_values,
+    warn_external,
+)
 from .exceptions import InvalidDataError, StatisticalWarning
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -438,11 +443,10 @@ def uplift(
         _need_groups(str(name), len(t), len(c), caller)
         n1, n0 = len(t), len(c)
         if min(n1, n0) < _MIN_GROUP:
-            warnings.warn(
+            warn_external(
                 f"{caller}: campaign {name!r} has {n1} treated and {n0} control customers; "
                 f"with fewer than {_MIN_GROUP} in a group the interval is very wide.",
                 StatisticalWarning,
-                stacklevel=2,
             )
         if metric == "conversion":
             x1, x0 = float(t["purchased"].sum()), float(c["purchased"].sum())
@@ -644,13 +648,12 @@ def roi(
         cost = sent * cost_per_message if cost_per_message is not None else part["cost"].sum()
         attributed = float(t["revenue"].sum())
         if len(c) == 0:
-            warnings.warn(
+            warn_external(
                 f"{caller}: campaign {name!r} has no control group: its attributed revenue "
                 f"({attributed:,.2f}) includes purchases that would have happened anyway, so "
                 "it is not reported as incremental (incremental columns are NaN). Hold out a "
                 "control group to measure the campaign's effect.",
                 StatisticalWarning,
-                stacklevel=2,
             )
             incremental = np.nan
         else:

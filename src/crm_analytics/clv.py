@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -43,7 +42,7 @@ from ._clv_base import (
     _numeric,
 )
 from ._clv_bgbb import BetaGeoBetaBinom
-from ._validation import check_choice, check_columns, example_values
+from ._validation import check_choice, check_columns, example_values, warn_external
 from .exceptions import (
     DataQualityWarning,
     InvalidDataError,
@@ -706,12 +705,11 @@ class GammaGamma(_Model):
         repeat = x > 0
         zero = repeat & (m == 0)
         if zero.any():
-            warnings.warn(
+            warn_external(
                 f"{caller}: {int(zero.sum())} repeat customer(s) with {monetary_col!r} = 0 "
                 f"are left out of the spend model (e.g. "
                 f"{example_values(summary.index[zero])[0]!r}).",
                 DataQualityWarning,
-                stacklevel=2,
             )
         keep = repeat & (m > 0) & (w > 0)
         if keep.sum() < 2:
@@ -752,19 +750,17 @@ class GammaGamma(_Model):
         self._set_fit(params, loglik_money, res, data.n)
         self.frequency_spend_corr_ = corr
         if abs(corr) >= 0.3 and len(xk) >= 30:
-            warnings.warn(
+            warn_external(
                 f"{caller}: frequency and {monetary_col!r} are correlated (Pearson r = "
                 f"{corr:.2f} over {len(xk)} repeat customers); the Gamma-Gamma model assumes "
                 f"they are independent, so its spend predictions may be biased.",
                 StatisticalWarning,
-                stacklevel=2,
             )
         if params[1] <= 1.0:
-            warnings.warn(
+            warn_external(
                 f"{caller}: q = {params[1]:.3g} <= 1, so the population mean spend is "
                 f"infinite and expected values of customers without repeats are undefined.",
                 StatisticalWarning,
-                stacklevel=2,
             )
         return self
 

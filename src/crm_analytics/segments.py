@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from . import schema
-from ._validation import check_choice, check_columns, example_values, nearest
+from ._validation import check_choice, check_columns, example_values, nearest, warn_external
 from .exceptions import ColumnNotFoundError, InvalidDataError, StatisticalWarning
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,7 +90,6 @@ _SUMMARY_HINT = "pass the output of crm.customer_summary(orders)."
 # --- lifecycle ---------------------------------------------------------------------------
 def _auto_thresholds(summary: pd.DataFrame, caller: str) -> dict[str, int]:
     """Thresholds from the distribution of customers' mean days between purchases."""
-    import warnings
 
     first = summary["first_purchase"].dt.normalize()
     last = summary["last_purchase"].dt.normalize()
@@ -107,11 +106,10 @@ def _auto_thresholds(summary: pd.DataFrame, caller: str) -> dict[str, int]:
             f"Pass numbers instead, e.g. active_days=90."
         )
     if ok.sum() < 30:
-        warnings.warn(
+        warn_external(
             f"{caller}: 'auto' thresholds come from only {int(ok.sum())} repeat customers; "
             f"they may be unstable. Consider passing numbers.",
             StatisticalWarning,
-            stacklevel=3,
         )
     gaps = span[ok] / repeats[ok]
     weights = repeats[ok]  # one gap per repeat purchase
