@@ -69,6 +69,25 @@ def to_timestamp(value: Any, *, caller: str, name: str) -> pd.Timestamp:
     return ts
 
 
+def column_roles(
+    customer_col: str,
+    time_col: str,
+    order_col: str,
+    amount_col: str,
+    status_col: str | None,
+    refund_col: str | None,
+) -> dict[str, Any]:
+    """The column keywords of :func:`purchase_orders` as a dict, to pass on with ``**``."""
+    return {
+        "customer_col": customer_col,
+        "time_col": time_col,
+        "order_col": order_col,
+        "amount_col": amount_col,
+        "status_col": status_col,
+        "refund_col": refund_col,
+    }
+
+
 def day_number(ts: pd.Timestamp) -> int:
     """Days since 1970-01-01 of a naive timestamp (floor)."""
     return int((ts - pd.Timestamp(0)) // pd.Timedelta(days=1))

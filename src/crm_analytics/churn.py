@@ -29,6 +29,7 @@ import pandas as pd
 from . import schema
 from ._purchases import (
     Purchases,
+    column_roles,
     day_number,
     period_codes,
     period_index,
@@ -55,24 +56,6 @@ _MONOTONE = {
     "orders_last_180d": -1,
     "orders_last_365d": -1,
 }
-
-
-def _cols(
-    customer_col: str,
-    time_col: str,
-    order_col: str,
-    amount_col: str,
-    status_col: str | None,
-    refund_col: str | None,
-) -> dict[str, Any]:
-    return {
-        "customer_col": customer_col,
-        "time_col": time_col,
-        "order_col": order_col,
-        "amount_col": amount_col,
-        "status_col": status_col,
-        "refund_col": refund_col,
-    }
 
 
 def _purchase_days(p: Purchases) -> tuple[np.ndarray, np.ndarray]:
@@ -188,7 +171,7 @@ def label(
         )
     if not (isinstance(auto_multiple, (int, float)) and auto_multiple > 0):
         raise InvalidDataError(f"{caller}: auto_multiple must be > 0, got {auto_multiple!r}.")
-    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
     n = len(p.keys)
     cust, day = _purchase_days(p)
@@ -312,7 +295,7 @@ def churn_rate(
             f"{caller}: inactive_days must be a whole number of days >= 1, got "
             f"{inactive_days!r}. Hint: inactive_days=180."
         )
-    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
     cust, day = _purchase_days(p)
     columns = ["active_start", "new", "reactivated", "lost", "active_end"]
@@ -543,7 +526,7 @@ def features(
         orders,
         cut,
         customers,
-        _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col),
+        column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col),
         category_col,
         channel_col,
         caller,
@@ -883,7 +866,7 @@ class ChurnModel:
         return f"{text}, fitted at cutoff {when} on {self.n_customers_:,} customers{rate}"
 
     def _columns(self) -> dict[str, Any]:
-        return _cols(
+        return column_roles(
             self.customer_col,
             self.time_col,
             self.order_col,

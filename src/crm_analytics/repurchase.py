@@ -31,6 +31,7 @@ import pandas as pd
 from . import schema
 from ._purchases import (
     Purchases,
+    column_roles,
     period_codes,
     period_index,
     purchase_orders,
@@ -63,24 +64,6 @@ def _purchases(
     orders: Any, caller: str, as_of: Any, by: str | None, cols: dict, per_order: bool = True
 ) -> Purchases:
     return purchase_orders(orders, caller=caller, as_of=as_of, by=by, per_order=per_order, **cols)
-
-
-def _cols(
-    customer_col: str,
-    time_col: str,
-    order_col: str,
-    amount_col: str,
-    status_col: str | None,
-    refund_col: str | None,
-) -> dict[str, Any]:
-    return {
-        "customer_col": customer_col,
-        "time_col": time_col,
-        "order_col": order_col,
-        "amount_col": amount_col,
-        "status_col": status_col,
-        "refund_col": refund_col,
-    }
 
 
 def _first_rows(key: np.ndarray) -> np.ndarray:
@@ -247,7 +230,7 @@ def repurchase_rate(
         )
     if definition == "first_time":
         window_days = _check_days(window_days, "window_days", caller)
-    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     p = _purchases(orders, caller, as_of, by, cols, per_order=definition != "returning")
     f = p.frame
     n_groups = len(p.groups) if p.groups is not None else 1
@@ -442,7 +425,7 @@ def cohort_table(
     caller = "cohort_table"
     check_choice(period, _PERIODS, name="period", caller=caller)
     check_choice(metric, METRICS, name="metric", caller=caller)
-    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     # one row per order is only needed to count orders
     p = _purchases(orders, caller, as_of, None, cols, per_order=metric == "orders")
     f = p.frame
@@ -597,7 +580,7 @@ def time_to_second_purchase(
     """
     caller = "time_to_second_purchase"
     within = [_check_days(v, "within_days", caller) for v in within_days]
-    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     p = _purchases(orders, caller, as_of, None, cols)
     f = p.frame
     cust, day, time = f["cust"].to_numpy(), f["day"].to_numpy(), f["time"].to_numpy()
@@ -710,7 +693,7 @@ def interpurchase_times(
     [1.0, nan, nan]
     """
     caller = "interpurchase_times"
-    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     p = _purchases(orders, caller, as_of, None, cols)
     unit, day, _ = _events(p, p.frame["cust"].to_numpy(), merge_same_day)
     n = len(p.keys)
@@ -804,7 +787,7 @@ def next_purchase_window(
             f"{caller}: quantile must be a share in (0, 1], got {quantile!r}. "
             f"Hint: quantile=0.8 covers 80% of repeat purchases."
         )
-    cols = _cols(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     p = _purchases(orders, caller, as_of, by, cols)
     n_groups = len(p.groups) if p.groups is not None else 1
     group = (
