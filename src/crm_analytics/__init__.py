@@ -32,6 +32,22 @@ _ENTRY_POINTS: dict[str, str] = {
     "read_events": "io",
     "load_events": "io",
     "CampaignLoad": "io",
+    "read_refunds": "io",
+    "load_refunds": "io",
+    "RefundsLoad": "io",
+    "read_reviews": "io",
+    "load_reviews": "io",
+    "ReviewsLoad": "io",
+    "read_points": "io",
+    "load_points": "io",
+    "PointsLoad": "io",
+    "refund_analysis": "service",
+    "review_analysis": "service",
+    "satisfaction": "service",
+    "tier_migration": "loyalty",
+    "tier_value": "loyalty",
+    "tier_rules_check": "loyalty",
+    "points_liability": "loyalty",
     "EventsLoad": "io",
     "kpi_tree": "kpi",
     "decompose": "kpi",
@@ -58,12 +74,14 @@ _SUBMODULES = (
     "export",
     "io",
     "kpi",
+    "loyalty",
     "plot",
     "repurchase",
     "report",
     "rfm",
     "schema",
     "segments",
+    "service",
     "summary",
 )
 
@@ -81,12 +99,14 @@ if TYPE_CHECKING:  # pragma: no cover
         export,
         io,
         kpi,
+        loyalty,
         plot,
         report,
         repurchase,
         rfm,
         schema,
         segments,
+        service,
         summary,
     )
     from .basket import association_rules, frequent_itemsets  # noqa: F401
@@ -98,18 +118,29 @@ if TYPE_CHECKING:  # pragma: no cover
         CustomersLoad,
         EventsLoad,
         OrdersLoad,
+        PointsLoad,
+        RefundsLoad,
+        ReviewsLoad,
         load_campaign,
         load_customers,
         load_events,
         load_orders,
+        load_points,
+        load_refunds,
+        load_reviews,
         read_campaign,
         read_customers,
         read_events,
         read_orders,
+        read_points,
+        read_refunds,
+        read_reviews,
     )
     from .kpi import decompose, kpi_tree  # noqa: F401
+    from .loyalty import points_liability, tier_migration, tier_rules_check, tier_value  # noqa: F401
     from .repurchase import cohort_table, repurchase_rate  # noqa: F401
     from .rfm import rfm_table  # noqa: F401
+    from .service import refund_analysis, review_analysis, satisfaction  # noqa: F401
     from .summary import customer_summary  # noqa: F401
 
 

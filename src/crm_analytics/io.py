@@ -1740,3 +1740,795 @@ def _rejected_rows(raw: pd.DataFrame, valid: np.ndarray, reason: np.ndarray) -> 
     rejected = raw.iloc[np.flatnonzero(~valid)].copy()
     rejected["reason"] = reason[~valid]
     return rejected
+
+
+# ------------------------------------------------------------------------------------
+# refunds, reviews and points tables
+# ------------------------------------------------------------------------------------
+__all__ += [
+    "PointsLoad",
+    "RefundsLoad",
+    "ReviewsLoad",
+    "load_points",
+    "load_refunds",
+    "load_reviews",
+    "read_points",
+    "read_refunds",
+    "read_reviews",
+]
+
+REFUND_COLUMNS = (
+    "refund_id", schema.ORDER_ID, schema.CUSTOMER_ID, "refund_time", schema.REFUND_AMOUNT,
+    "reason", "refund_status", schema.PRODUCT_ID,
+)  # fmt: skip
+REVIEW_COLUMNS = (
+    schema.ORDER_ID, schema.CUSTOMER_ID, schema.PRODUCT_ID, "review_time", "rating", "text",
+)  # fmt: skip
+POINTS_COLUMNS = (
+    schema.CUSTOMER_ID, "points_time", "points", "movement", "reason", "expire_time",
+    schema.ORDER_ID,
+)  # fmt: skip
+#: Canonical refund statuses (``refund_status``); other values are kept in lower case.
+REFUND_STATUSES = ("succeeded", "pending", "closed")
+#: Canonical point movements (``movement``).
+MOVEMENTS = ("earned", "redeemed", "expired", "adjusted")
+
+MISSING_REFUND_AMOUNT = "missing refund amount"
+BAD_REFUND_AMOUNT = "unparseable refund amount"
+BAD_REFUND_TIME = "unparseable refund time"
+REPEATED_REFUND = "refund id repeated"
+MISSING_REVIEWER = "missing order and customer id"
+EMPTY_REVIEW = "no rating and no text"
+BAD_RATING = "unreadable rating"
+RATING_RANGE = "rating outside 1-5"
+BAD_REVIEW_TIME = "unparseable review time"
+MISSING_POINTS_TIME = "missing points time"
+BAD_POINTS_TIME = "unparseable points time"
+MISSING_POINTS = "missing points"
+BAD_POINTS = "unparseable points"
+_STAR = "★"
+
+
+@dataclass
+class RefundsLoad(_Load):
+    """What ``load_refunds`` read: one row per refund (after-sales) request.
+
+    Attributes
+    ----------
+    refunds : pandas.DataFrame
+        Columns ``order_id``, ``refund_amount`` and, when the export has them,
+        ``refund_id``, ``customer_id``, ``refund_time``, ``reason`` (the free text as
+        written), ``refund_status`` (``succeeded``, ``pending``, ``closed``, or the
+        export's own value in lower case), ``product_id``; then the export's other
+        columns.
+    rejected, platform, encoding, mapping, n_input, notes
+        As in ``OrdersLoad``.
+    """
+
+    refunds: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return self._describe("refunds", len(self.refunds))
+
+
+@dataclass
+class ReviewsLoad(_Load):
+    """What ``load_reviews`` read: one row per review.
+
+    Attributes
+    ----------
+    reviews : pandas.DataFrame
+        Columns (those the export has) ``order_id``, ``customer_id``, ``product_id``,
+        ``review_time``, ``rating`` (float, 1-5; 好评/中评/差评 read as 5/3/1) and
+        ``text``; then the export's other columns.
+    rejected, platform, encoding, mapping, n_input, notes
+        As in ``OrdersLoad``.
+    """
+
+    reviews: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return self._describe("reviews", len(self.reviews))
+
+
+@dataclass
+class PointsLoad(_Load):
+    """What ``load_points`` read: one row per points movement (积分流水).
+
+    Attributes
+    ----------
+    points : pandas.DataFrame
+        Columns ``customer_id``, ``points_time``, ``points`` (signed: earned > 0,
+        redeemed and expired < 0), ``movement`` (``earned``, ``redeemed``,
+        ``expired``, ``adjusted``) and, when the export has them, ``reason``,
+        ``expire_time``, ``order_id``; then the export's other columns.
+    rejected, platform, encoding, mapping, n_input, notes
+        As in ``OrdersLoad``.
+    """
+
+    points: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def __repr__(self) -> str:
+        return self._describe("movements", len(self.points))
+
+
+def read_refunds(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """Read a refunds (after-sales, 退款管理) export into a refunds table.
+
+    The same as ``load_refunds(...).refunds``, with a ``DataQualityWarning`` when rows
+    were rejected.
+
+    Parameters
+    ----------
+    source, platform, mapping, encoding, sheet_name, pseudonymize, keep_personal, tz
+        See :func:`load_refunds`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``order_id``, ``refund_amount`` [, ``refund_id``, ``customer_id``,
+        ``refund_time``, ``reason``, ``refund_status``, ``product_id``], then the
+        export's other columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "退款编号": ["R1", "R2"],
+    ...     "订单编号": ['="4031234567890123456"', "4031234567890123457"],
+    ...     "退款金额": ["¥59.00", "120"],
+    ...     "退款原因": ["质量问题", "七天无理由退换货"],
+    ...     "申请时间": ["2024-06-03 10:00:00", "2024/6/5 21:30"],
+    ...     "退款状态": ["退款成功", "退款关闭"],
+    ... })
+    >>> crm.read_refunds(export)[["order_id", "refund_amount", "reason", "refund_status"]]
+                  order_id  refund_amount    reason refund_status
+    0  4031234567890123456           59.0      质量问题     succeeded
+    1  4031234567890123457          120.0  七天无理由退换货        closed
+    """
+    load = load_refunds(
+        source,
+        platform=platform,
+        mapping=mapping,
+        encoding=encoding,
+        sheet_name=sheet_name,
+        pseudonymize=pseudonymize,
+        keep_personal=keep_personal,
+        tz=tz,
+    )
+    _warn_rejected("read_refunds", load, "load_refunds")
+    return load.refunds
+
+
+def load_refunds(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+) -> RefundsLoad:
+    """Load a refunds export, keeping every rejected row with its reason.
+
+    Parameters
+    ----------
+    source, platform, encoding, sheet_name, tz
+        As in :func:`load_orders`. The profiles' ``refunds`` section lists the header
+        aliases (退款编号, 订单编号, 退款金额, 退款原因, 申请时间, 退款状态; refund id,
+        order, amount, reason, created at, status, ...) and the status values read as
+        ``succeeded`` (退款成功), ``pending`` (退款中, 等待卖家同意, ...) and ``closed``
+        (退款关闭, 卖家拒绝退款, ...).
+    mapping : dict, optional
+        ``{canonical column: source header}`` overrides, for the columns
+        ``refund_id``, ``order_id``, ``customer_id``, ``refund_time``,
+        ``refund_amount``, ``reason``, ``refund_status``, ``product_id``.
+    pseudonymize : str or bytes, optional
+        Secret key: customer ids become the same keyed hashes as in
+        :func:`load_orders` with that key; personal columns are dropped.
+    keep_personal : bool, default=False
+        Keep personal columns even when pseudonymising.
+
+    Returns
+    -------
+    RefundsLoad
+        ``.refunds``, ``.rejected`` (with ``reason``), ``.report()``, ``.notes``.
+
+    Notes
+    -----
+    Rejected (first reason that applies): ``duplicate``, ``missing order id``,
+    ``missing refund amount``, ``unparseable refund amount``, ``unparseable refund
+    time``, ``refund id repeated`` (a later row with a refund id already read). An
+    empty refund time is kept (NaT); a negative amount is read as its size (some
+    exports sign refunds), with a note. The reason text is kept as written:
+    ``crm.service.normalize_reasons`` maps it to canonical groups.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "refund id": ["R1", "R2", "R2", "R3"],
+    ...     "order": ["1001", "1002", "1002", ""],
+    ...     "amount": ["-12.50", "8", "8", "5"],
+    ...     "reason": ["arrived damaged", "wrong size", "wrong size", "changed my mind"],
+    ... })
+    >>> load = crm.load_refunds(export)
+    >>> load
+    RefundsLoad(platform='generic', encoding=None, rows=4: 2 refunds, 2 rejected [duplicate 1, missing order id 1])
+    >>> load.refunds
+      refund_id order_id  refund_amount           reason
+    0        R1     1001           12.5  arrived damaged
+    1        R2     1002            8.0       wrong size
+    """
+    caller = "load_refunds"
+    check_choice(platform, PLATFORMS, name="platform", caller=caller)
+    raw, used_encoding = _read_source(
+        source, encoding=encoding, sheet_name=sheet_name, caller=caller
+    )
+    work = _clean_frame(raw)
+    profile, spec = _table_profile("refunds", list(work.columns), platform)
+    cols = _table_columns(spec, list(work.columns), mapping, REFUND_COLUMNS, caller)
+    for role in (schema.ORDER_ID, schema.REFUND_AMOUNT):
+        if cols.get(role) is None:
+            _raise_missing_table(role, spec, list(work.columns), profile, caller)
+    n = len(work)
+    notes: list[str] = []
+    none = pd.Series(False, index=work.index)
+    order = _parse.parse_id(work[cols[schema.ORDER_ID]])
+    amount, amount_missing, amount_bad = _parse.parse_money(work[cols[schema.REFUND_AMOUNT]])
+    time_bad = none
+    when = None
+    if cols.get("refund_time") is not None:
+        when, _, time_bad = _parse.parse_datetime(
+            work[cols["refund_time"]], tz=tz or profile.get("zone")
+        )
+    refund_id = None
+    if cols.get("refund_id") is not None:
+        refund_id = _parse.parse_id(work[cols["refund_id"]])
+    duplicate = pd.Series(raw.duplicated(keep="first").to_numpy(), index=work.index)
+    reason = _first_reason(
+        n,
+        [
+            (duplicate, DUPLICATE),
+            (order.isna(), MISSING_ORDER_ID),
+            (amount_missing, MISSING_REFUND_AMOUNT),
+            (amount_bad, BAD_REFUND_AMOUNT),
+            (time_bad, BAD_REFUND_TIME),
+        ],
+    )
+    if refund_id is not None:
+        reason[_repeated_key(refund_id, reason)] = REPEATED_REFUND
+    valid = pd.isna(reason)
+    keep = np.flatnonzero(valid)
+    values = amount.iloc[keep].to_numpy(dtype="float64")
+    if (values < 0).any():
+        notes.append(f"{int((values < 0).sum())} negative refund amounts read as their size")
+    out = pd.DataFrame(
+        {
+            schema.ORDER_ID: order.iloc[keep].to_numpy(),
+            schema.REFUND_AMOUNT: np.abs(values),
+        }
+    )
+    if refund_id is not None:
+        out["refund_id"] = refund_id.iloc[keep].to_numpy()
+    if cols.get(schema.CUSTOMER_ID) is not None:
+        out[schema.CUSTOMER_ID] = (
+            _parse.parse_id(work[cols[schema.CUSTOMER_ID]]).iloc[keep].to_numpy()
+        )
+    if when is not None:
+        out["refund_time"] = when.iloc[keep].to_numpy()
+    if cols.get("reason") is not None:
+        out["reason"] = _parse.text(work[cols["reason"]]).iloc[keep].to_numpy()
+    if cols.get("refund_status") is not None:
+        table = _value_table(profile, "refunds", "refund_statuses")
+        table.update({s: s for s in REFUND_STATUSES})
+        out["refund_status"] = _map_values(work[cols["refund_status"]].iloc[keep], table)
+    if cols.get(schema.PRODUCT_ID) is not None:
+        out[schema.PRODUCT_ID] = (
+            _parse.parse_id(work[cols[schema.PRODUCT_ID]]).iloc[keep].to_numpy()
+        )
+    return RefundsLoad(
+        refunds=_finish_service_table(
+            out, work, keep, cols, spec, pseudonymize, keep_personal, REFUND_COLUMNS
+        ),
+        rejected=_rejected_rows(raw, valid, reason),
+        platform=profile["name"],
+        encoding=used_encoding,
+        mapping={role: header for role, header in cols.items() if header is not None},
+        n_input=n,
+        notes=notes,
+    )
+
+
+def read_reviews(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+    rating_map: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Read a reviews export (评价 / product reviews) into a reviews table.
+
+    The same as ``load_reviews(...).reviews``, with a ``DataQualityWarning`` when rows
+    were rejected.
+
+    Parameters
+    ----------
+    source, platform, mapping, encoding, sheet_name, pseudonymize, keep_personal, tz, rating_map
+        See :func:`load_reviews`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        [``order_id``, ``customer_id``, ``product_id``, ``review_time``], ``rating``
+        (1-5), ``text``, then the export's other columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "订单编号": ["4031234567890123456", "4031234567890123457"],
+    ...     "买家": ["tb_anna", "tb_bo"],
+    ...     "评价": ["好评", "差评"],
+    ...     "评价内容": ["包装完好，没有破损", "质量差，有破损"],
+    ...     "评价时间": ["2024-06-08 12:00:00", "2024-06-09 08:30:00"],
+    ... })
+    >>> crm.read_reviews(export)[["customer_id", "rating", "text"]]
+      customer_id  rating       text
+    0     tb_anna     5.0  包装完好，没有破损
+    1       tb_bo     1.0    质量差，有破损
+    """
+    load = load_reviews(
+        source,
+        platform=platform,
+        mapping=mapping,
+        encoding=encoding,
+        sheet_name=sheet_name,
+        pseudonymize=pseudonymize,
+        keep_personal=keep_personal,
+        tz=tz,
+        rating_map=rating_map,
+    )
+    _warn_rejected("read_reviews", load, "load_reviews")
+    return load.reviews
+
+
+def load_reviews(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+    rating_map: Mapping[str, float] | None = None,
+) -> ReviewsLoad:
+    """Load a reviews export, keeping every rejected row with its reason.
+
+    Parameters
+    ----------
+    source, platform, encoding, sheet_name, tz
+        As in :func:`load_orders`. The profiles' ``reviews`` section lists the header
+        aliases (订单编号, 买家, 评分 / 评价, 评价内容, 评价时间; rating, body, created_at,
+        product_handle, ...) and the rating labels (好评 5, 中评 3, 差评 1, ★★★★ 4,
+        "4星" 4, positive / neutral / negative, ...).
+    mapping : dict, optional
+        ``{canonical column: source header}`` overrides, for the columns
+        ``order_id``, ``customer_id``, ``product_id``, ``review_time``, ``rating``,
+        ``text``.
+    pseudonymize : str or bytes, optional
+        Secret key: customer ids become the same keyed hashes as in
+        :func:`load_orders` with that key; personal columns are dropped.
+    keep_personal : bool, default=False
+        Keep personal columns even when pseudonymising.
+    rating_map : dict, optional
+        Extra ``{export label: rating 1-5}`` entries for labels the profile does
+        not know.
+
+    Returns
+    -------
+    ReviewsLoad
+        ``.reviews``, ``.rejected`` (with ``reason``), ``.report()``, ``.notes``.
+
+    Notes
+    -----
+    Ratings are numbers 1-5 (``4``, ``4.5``, ``4/5``, ``4 stars``), star strings, or
+    labels. Rejected (first reason that applies): ``duplicate``, ``missing order and
+    customer id`` (a review must belong to an order or a customer), ``no rating and no
+    text``, ``unreadable rating``, ``rating outside 1-5``, ``unparseable review
+    time``. A review without a rating but with text is kept (rating NaN).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "order_id": ["1001", "1002", "1003", "1004"],
+    ...     "rating": ["5", "2 stars", "11", "★★★"],
+    ...     "body": ["Love it", "Arrived late", "", "ok"],
+    ... })
+    >>> load = crm.load_reviews(export)
+    >>> load
+    ReviewsLoad(platform='generic', encoding=None, rows=4: 3 reviews, 1 rejected [rating outside 1-5 1])
+    >>> load.reviews
+      order_id  rating          text
+    0     1001     5.0       Love it
+    1     1002     2.0  Arrived late
+    2     1004     3.0            ok
+    """
+    caller = "load_reviews"
+    check_choice(platform, PLATFORMS, name="platform", caller=caller)
+    raw, used_encoding = _read_source(
+        source, encoding=encoding, sheet_name=sheet_name, caller=caller
+    )
+    work = _clean_frame(raw)
+    profile, spec = _table_profile("reviews", list(work.columns), platform)
+    cols = _table_columns(spec, list(work.columns), mapping, REVIEW_COLUMNS, caller)
+    if cols.get(schema.ORDER_ID) is None and cols.get(schema.CUSTOMER_ID) is None:
+        _raise_missing_table(schema.ORDER_ID, spec, list(work.columns), profile, caller)
+    if cols.get("rating") is None and cols.get("text") is None:
+        _raise_missing_table("rating", spec, list(work.columns), profile, caller)
+    n = len(work)
+    notes: list[str] = []
+    none = pd.Series(False, index=work.index)
+    missing_id = pd.Series(True, index=work.index)
+    ids: dict[str, pd.Series] = {}
+    for role in (schema.ORDER_ID, schema.CUSTOMER_ID, schema.PRODUCT_ID):
+        if cols.get(role) is not None:
+            ids[role] = _parse.parse_id(work[cols[role]])
+            if role != schema.PRODUCT_ID:
+                missing_id &= ids[role].isna()
+    rating = pd.Series(np.nan, index=work.index)
+    rating_bad = rating_range = none
+    if cols.get("rating") is not None:
+        table = {k: float(v) for k, v in _value_table(profile, "reviews", "ratings").items()}
+        for k, v in (rating_map or {}).items():
+            table[_parse.lowercase_key(k)] = float(v)
+        rating, rating_bad = _parse_rating(work[cols["rating"]], table)
+        rating_range = (rating.notna() & ((rating < 1) | (rating > 5))).astype(bool)
+    text = (
+        _parse.text(work[cols["text"]])
+        if cols.get("text") is not None
+        else pd.Series(pd.NA, index=work.index, dtype="string")
+    )
+    empty = (rating.isna() & ~rating_bad & text.isna()).astype(bool)
+    time_bad = none
+    when = None
+    if cols.get("review_time") is not None:
+        when, _, time_bad = _parse.parse_datetime(
+            work[cols["review_time"]], tz=tz or profile.get("zone")
+        )
+    duplicate = pd.Series(raw.duplicated(keep="first").to_numpy(), index=work.index)
+    reason = _first_reason(
+        n,
+        [
+            (duplicate, DUPLICATE),
+            (missing_id, MISSING_REVIEWER),
+            (empty, EMPTY_REVIEW),
+            (rating_bad, BAD_RATING),
+            (rating_range, RATING_RANGE),
+            (time_bad, BAD_REVIEW_TIME),
+        ],
+    )
+    valid = pd.isna(reason)
+    keep = np.flatnonzero(valid)
+    out = pd.DataFrame({role: ids[role].iloc[keep].to_numpy() for role in ids})
+    if when is not None:
+        out["review_time"] = when.iloc[keep].to_numpy()
+    out["rating"] = rating.iloc[keep].to_numpy(dtype="float64")
+    if cols.get("rating") is None:
+        notes.append("no rating column: rating is empty (text only)")
+    out["text"] = text.iloc[keep].to_numpy()
+    return ReviewsLoad(
+        reviews=_finish_service_table(
+            out, work, keep, cols, spec, pseudonymize, keep_personal, REVIEW_COLUMNS
+        ),
+        rejected=_rejected_rows(raw, valid, reason),
+        platform=profile["name"],
+        encoding=used_encoding,
+        mapping={role: header for role, header in cols.items() if header is not None},
+        n_input=n,
+        notes=notes,
+    )
+
+
+def read_points(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+) -> pd.DataFrame:
+    """Read a points ledger export (积分流水) into a points table.
+
+    The same as ``load_points(...).points``, with a ``DataQualityWarning`` when rows
+    were rejected.
+
+    Parameters
+    ----------
+    source, platform, mapping, encoding, sheet_name, pseudonymize, keep_personal, tz
+        See :func:`load_points`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``customer_id``, ``points_time``, ``points`` (signed), ``movement``
+        [, ``reason``, ``expire_time``, ``order_id``], then the export's other columns.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "会员名": ["tb_anna", "tb_anna", "tb_anna"],
+    ...     "变动时间": ["2024-01-05 10:00:00", "2024-03-01 09:00:00", "2024-12-31 23:59:59"],
+    ...     "积分变动": ["+120", "-50", "20"],
+    ...     "变动类型": ["购物获得", "兑换", "过期"],
+    ... })
+    >>> crm.read_points(export)
+      customer_id         points_time  points  movement
+    0     tb_anna 2024-01-05 10:00:00   120.0    earned
+    1     tb_anna 2024-03-01 09:00:00   -50.0  redeemed
+    2     tb_anna 2024-12-31 23:59:59   -20.0   expired
+    """
+    load = load_points(
+        source,
+        platform=platform,
+        mapping=mapping,
+        encoding=encoding,
+        sheet_name=sheet_name,
+        pseudonymize=pseudonymize,
+        keep_personal=keep_personal,
+        tz=tz,
+    )
+    _warn_rejected("read_points", load, "load_points")
+    return load.points
+
+
+def load_points(
+    source: Any,
+    *,
+    platform: str = "auto",
+    mapping: Mapping[str, str | None] | None = None,
+    encoding: str | None = None,
+    sheet_name: str | int | None = None,
+    pseudonymize: str | bytes | None = None,
+    keep_personal: bool = False,
+    tz: str | None = None,
+) -> PointsLoad:
+    """Load a points ledger export, keeping every rejected row with its reason.
+
+    Parameters
+    ----------
+    source, platform, encoding, sheet_name, tz
+        As in :func:`load_orders`. The profiles' ``points`` section lists the header
+        aliases (会员名, 变动时间, 积分变动, 变动类型, 变动原因, 过期时间; customer, time,
+        points, type, reason, expires_at, ...) and the movement values read as
+        ``earned`` (获得, 赠送, 签到, earn, ...), ``redeemed`` (兑换, 抵扣, 使用, redeem,
+        ...), ``expired`` (过期, 清零, expire, ...) and ``adjusted`` (调整, ...).
+    mapping : dict, optional
+        ``{canonical column: source header}`` overrides, for the columns
+        ``customer_id``, ``points_time``, ``points``, ``movement``, ``reason``,
+        ``expire_time``, ``order_id``.
+    pseudonymize : str or bytes, optional
+        Secret key: customer ids become the same keyed hashes as in
+        :func:`load_orders` with that key, so the ledger joins the customers;
+        personal columns are dropped.
+    keep_personal : bool, default=False
+        Keep personal columns even when pseudonymising.
+
+    Returns
+    -------
+    PointsLoad
+        ``.points``, ``.rejected`` (with ``reason``), ``.report()``, ``.notes``.
+
+    Notes
+    -----
+    ``points`` is signed: exports that write every movement as a positive number
+    with a type column get redeemed and expired movements negated. The movement is
+    read from the type column (then the reason, when there is no type column or its
+    value is unknown), else from the sign: positive earned, negative redeemed.
+    Rejected (first reason that applies): ``duplicate``, ``missing customer id``,
+    ``missing points time``, ``unparseable points time``, ``missing points``,
+    ``unparseable points``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import crm_analytics as crm
+    >>> export = pd.DataFrame({
+    ...     "customer": ["ann", "ann", "bob", "bob"],
+    ...     "date": ["2024-01-01", "2024-02-01", "2024-01-15", ""],
+    ...     "points": ["100", "30", "abc", "10"],
+    ...     "type": ["earn", "redeem", "earn", "earn"],
+    ... })
+    >>> load = crm.load_points(export)
+    >>> load
+    PointsLoad(platform='generic', encoding=None, rows=4: 2 movements, 2 rejected [unparseable points 1, missing points time 1])
+    >>> load.points
+      customer_id points_time  points  movement
+    0         ann  2024-01-01   100.0    earned
+    1         ann  2024-02-01   -30.0  redeemed
+    """
+    caller = "load_points"
+    check_choice(platform, PLATFORMS, name="platform", caller=caller)
+    raw, used_encoding = _read_source(
+        source, encoding=encoding, sheet_name=sheet_name, caller=caller
+    )
+    work = _clean_frame(raw)
+    profile, spec = _table_profile("points", list(work.columns), platform)
+    cols = _table_columns(spec, list(work.columns), mapping, POINTS_COLUMNS, caller)
+    for role in (schema.CUSTOMER_ID, "points_time", "points"):
+        if cols.get(role) is None:
+            _raise_missing_table(role, spec, list(work.columns), profile, caller)
+    n = len(work)
+    notes: list[str] = []
+    zone = tz or profile.get("zone")
+    customer = _parse.parse_id(work[cols[schema.CUSTOMER_ID]])
+    when, time_missing, time_bad = _parse.parse_datetime(work[cols["points_time"]], tz=zone)
+    points, points_missing, points_bad = _parse.parse_money(work[cols["points"]])
+    duplicate = pd.Series(raw.duplicated(keep="first").to_numpy(), index=work.index)
+    reason = _first_reason(
+        n,
+        [
+            (duplicate, DUPLICATE),
+            (customer.isna(), MISSING_CUSTOMER),
+            (time_missing, MISSING_POINTS_TIME),
+            (time_bad, BAD_POINTS_TIME),
+            (points_missing, MISSING_POINTS),
+            (points_bad, BAD_POINTS),
+        ],
+    )
+    valid = pd.isna(reason)
+    keep = np.flatnonzero(valid)
+    value = points.iloc[keep].to_numpy(dtype="float64")
+    table = _value_table(profile, "points", "movements")
+    table.update({m: m for m in MOVEMENTS})
+    movement = pd.Series(None, index=range(len(keep)), dtype=object)
+    for role in ("movement", "reason"):
+        if cols.get(role) is not None:
+            found = _label_in_text(work[cols[role]].iloc[keep], table)
+            movement = movement.fillna(pd.Series(found, index=movement.index))
+    sign = pd.Series(np.where(value < 0, "redeemed", "earned"), index=movement.index)
+    movement = np.array(movement.fillna(sign).to_numpy(dtype=object), copy=True)
+    outflow = np.isin(movement, ("redeemed", "expired")) & (value > 0)
+    if outflow.any():
+        notes.append(
+            f"{int(outflow.sum())} redeemed or expired movements written as positive negated"
+        )
+    inflow = (movement == "earned") & (value < 0)
+    if inflow.any():
+        notes.append(f"{int(inflow.sum())} negative movements typed as earned read as adjusted")
+        movement[inflow] = "adjusted"
+    out = pd.DataFrame(
+        {
+            schema.CUSTOMER_ID: customer.iloc[keep].to_numpy(),
+            "points_time": when.iloc[keep].to_numpy(),
+            "points": np.where(outflow, -value, value),
+            "movement": movement,
+        }
+    )
+    if cols.get("reason") is not None:
+        out["reason"] = _parse.text(work[cols["reason"]]).iloc[keep].to_numpy()
+    if cols.get("expire_time") is not None:
+        expire, _, expire_bad = _parse.parse_datetime(work[cols["expire_time"]], tz=zone)
+        if expire_bad.iloc[keep].any():
+            notes.append(f"{int(expire_bad.iloc[keep].sum())} unreadable expire times left empty")
+        out["expire_time"] = expire.iloc[keep].to_numpy()
+    if cols.get(schema.ORDER_ID) is not None:
+        out[schema.ORDER_ID] = _parse.parse_id(work[cols[schema.ORDER_ID]]).iloc[keep].to_numpy()
+    return PointsLoad(
+        points=_finish_service_table(
+            out, work, keep, cols, spec, pseudonymize, keep_personal, POINTS_COLUMNS
+        ),
+        rejected=_rejected_rows(raw, valid, reason),
+        platform=profile["name"],
+        encoding=used_encoding,
+        mapping={role: header for role, header in cols.items() if header is not None},
+        n_input=n,
+        notes=notes,
+    )
+
+
+def _repeated_key(key: pd.Series, reason: np.ndarray) -> np.ndarray:
+    """Rows (not yet rejected) whose non-empty key repeats an earlier such row."""
+    candidate = pd.isna(reason) & key.notna().to_numpy()
+    rows = np.flatnonzero(candidate)
+    repeated = np.zeros(len(reason), dtype=bool)
+    repeated[rows[key.iloc[rows].duplicated(keep="first").to_numpy()]] = True
+    return repeated
+
+
+def _value_table(profile: Mapping[str, Any], kind: str, key: str) -> dict[str, Any]:
+    """``{normalised export value: canonical value}`` from the generic and platform lists."""
+    table: dict[str, Any] = {}
+    for source in (_load_profile("generic").get(kind, {}), profile.get(kind) or {}):
+        for canonical, labels in source.get(key, {}).items():
+            table.update({_parse.lowercase_key(label): canonical for label in labels})
+    return table
+
+
+def _map_values(values: pd.Series, table: Mapping[str, Any], *, keep_unknown: bool = True) -> Any:
+    """Map export labels through ``table``; unknown ones kept in lower case (or None)."""
+    key = _parse.text(values).map(_parse.lowercase_key, na_action="ignore")
+    mapped = key.map(lambda k: table.get(k, k if keep_unknown else None), na_action="ignore")
+    return mapped.to_numpy(dtype=object)
+
+
+def _label_in_text(values: pd.Series, table: Mapping[str, Any]) -> Any:
+    """Canonical value of the whole label, else of the first known label inside the text."""
+    exact = _map_values(values, table, keep_unknown=False)
+    labels = sorted(table, key=len, reverse=True)
+    if not labels:
+        return exact
+    parts = [
+        rf"\b{re.escape(label)}\b" if label.isascii() else re.escape(label) for label in labels
+    ]
+    key = _parse.text(values).map(_parse.lowercase_key, na_action="ignore").astype("string")
+    found = key.str.extract(f"({'|'.join(parts)})", expand=False)
+    inside = found.map(table.get, na_action="ignore").to_numpy(dtype=object)
+    return np.where(pd.isna(exact), inside, exact)
+
+
+def _parse_rating(values: pd.Series, table: Mapping[str, float]) -> tuple[pd.Series, pd.Series]:
+    """Ratings from numbers, ``4/5``, ``4 stars``, ``★★★★`` or labels; (rating, unreadable)."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return values.astype("float64"), pd.Series(False, index=values.index)
+    t = _parse.text(values)
+    key = t.map(_parse.lowercase_key, na_action="ignore")
+    out = key.map(table).astype("float64")
+    stars = t.str.fullmatch(f"{_STAR}+\\s*(?:☆*)").fillna(False).astype(bool)
+    out = out.fillna(t.str.count(_STAR).where(stars).astype("float64"))
+    number = t.str.extract(
+        r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*5|分|星|颗星|stars?|points?)?\s*$", expand=False
+    )
+    out = out.fillna(pd.to_numeric(number.astype(object), errors="coerce").astype("float64"))
+    bad = (out.isna() & t.notna()).astype(bool)
+    return out, bad
+
+
+def _finish_service_table(
+    out: pd.DataFrame,
+    work: pd.DataFrame,
+    keep: np.ndarray,
+    cols: Mapping[str, str | None],
+    spec: Mapping[str, Any],
+    pseudonymize: str | bytes | None,
+    keep_personal: bool,
+    canonical: tuple[str, ...],
+) -> pd.DataFrame:
+    for col in out.columns:
+        if col in ("refund_id", schema.ORDER_ID, schema.CUSTOMER_ID, schema.PRODUCT_ID, "reason",
+                   "refund_status", "text", "movement"):  # fmt: skip
+            out[col] = _parse.final_text(pd.Series(out[col], dtype="string"))
+    if pseudonymize is not None and schema.CUSTOMER_ID in out:
+        out[schema.CUSTOMER_ID] = _pseudonymize(out[schema.CUSTOMER_ID], pseudonymize)
+    out = _order_columns(out, canonical)
+    extras = _extra_columns(work, keep, cols, spec, pseudonymize, keep_personal, set(out.columns))
+    return pd.concat([out, extras], axis=1)

@@ -25,8 +25,18 @@ from ._repurchase import (
     time_to_second_purchase_hist,
 )
 from ._rfm import cluster_profile, pareto_curve, rfm_heatmap, segment_bars
+from ._service import (
+    points_balance,
+    rating_distribution,
+    refund_reasons_pareto,
+    tier_migration_heatmap,
+)
 
 __all__: list[str] = [
+    "points_balance",
+    "rating_distribution",
+    "refund_reasons_pareto",
+    "tier_migration_heatmap",
     "funnel",
     "kpi_tree",
     "uplift_plot",
