@@ -1,6 +1,6 @@
 """Orders in Parquet files larger than memory -> customer summary through DuckDB.
 
-Run: python benchmarks/bench_parquet.py [--orders 100000000] [--customers 5000000]
+Run: python benchmarks/parquet.py [--orders 100000000] [--customers 5000000]
                                         [--dir /tmp/crm_parquet] [--memory-limit 2GB]
 
 Writes seeded orders as Parquet files (10 million rows each, skipped when already there),

@@ -5,7 +5,7 @@ new/returning, orders, items, revenue, unpaid/refund/repurchase side measures) p
 then per month and channel, and ``decompose`` on the result, on seeded synthetic orders
 (two years, 1,000,000 customers, 8% unpaid, 3% refunded, four channels). Prints medians.
 
-Run: ``python benchmarks/bench_kpi.py [n_rows] [repeats]``
+Run: ``python benchmarks/kpi.py [n_rows] [repeats]``
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Orders -> customer summary: ours on pandas, polars and DuckDB vs lifetimes and hand-written group-bys.
 
-Run: python benchmarks/bench_summary.py [--orders 5000000] [--customers 500000] [--repeat 3]
+Run: python benchmarks/summary.py [--orders 5000000] [--customers 500000] [--repeat 3]
 
 Prints one table, medians of ``--repeat`` runs, with each timing's ratio to ours on pandas.
 The data is seeded: customers with Poisson-gamma purchase rates over two years.

@@ -1,7 +1,7 @@
 """Benchmark: BG/NBD + Gamma-Gamma + 12-month CLV on 1,000,000 simulated customers at day
 grain, crm_analytics vs lifetimes in the same run; Pareto/NBD on 100,000.
 
-Run: python benchmarks/bench_clv.py [--customers 1000000] [--pareto 100000]
+Run: python benchmarks/clv.py [--customers 1000000] [--pareto 100000]
 Prints a Markdown table (times in seconds, ratios, parameter agreement).
 """
 

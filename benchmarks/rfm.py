@@ -7,7 +7,7 @@ tutorials: ``pd.qcut(series.rank(method="first"), 5)`` per dimension, string cod
 regex segment map. Prints medians of several runs and the ratios, plus how many
 customers the tutorial recipe scores differently from an equal customer.
 
-Run: ``python benchmarks/bench_rfm.py [n_customers] [repeats]``
+Run: ``python benchmarks/rfm.py [n_customers] [repeats]``
 """
 
 from __future__ import annotations

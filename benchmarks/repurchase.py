@@ -1,6 +1,6 @@
 """Cohorts and repurchase rates: ours vs the usual pandas tutorial recipe; churn on CDNOW.
 
-Run: python benchmarks/bench_repurchase.py [--orders 5000000] [--customers 500000] [--repeat 3]
+Run: python benchmarks/repurchase.py [--orders 5000000] [--customers 500000] [--repeat 3]
 
 Prints medians of ``--repeat`` runs in one process, with each recipe's ratio to ours,
 checks that both give the same numbers, then the churn model's CDNOW ROC AUC next to

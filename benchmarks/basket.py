@@ -19,7 +19,7 @@ Zipf popularity (weight 1/rank), seed 0. Sizes: 100,000 × 5,000 at min_support 
 (all three) and pairs only (max_len=2); 1,000,000 × 20,000 at 0.0001 (crm and pyfim:
 mlxtend's paths need more than the machine's memory).
 
-Run: ``python benchmarks/bench_basket.py`` (about 2 minutes on 2 cores);
+Run: ``python benchmarks/basket.py`` (about 2 minutes on 2 cores);
 ``--quick`` runs the 100k cases once each.
 """
 
