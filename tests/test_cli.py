@@ -170,6 +170,7 @@ _SECTION_TITLES = [
     "Churn risk: who to win back",
     "Customer lifetime value",
     "Bought together",
+    "Refunds and member tiers",
     "What the loader read and rejected",
 ]
 
@@ -184,6 +185,16 @@ def test_report_has_every_section_and_is_self_contained(report_file: Path) -> No
         assert external not in text  # nothing loaded from elsewhere
     assert "<script" not in text
     assert "missing customer id" in text
+
+
+def test_report_with_customers_shows_member_tiers(tmp_path: Path) -> None:
+    report = crm.report.build_report(
+        crm.datasets.load_sample(), customers=crm.datasets.load_sample_customers()
+    )
+    service = next(s for s in report.sections if s.key == "service")
+    assert "会员等级" in service.html and "VIP会员" in service.html
+    lifecycle = next(s for s in report.sections if s.key == "lifecycle")
+    assert "potential" in lifecycle.html  # registered members who never bought
 
 
 def test_report_escapes_shop_text(tmp_path: Path) -> None:
@@ -201,7 +212,7 @@ def test_report_escapes_shop_text(tmp_path: Path) -> None:
 def test_report_progress_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     crm.report.build_report(crm.datasets.load_sample(), progress=True)
     err = capsys.readouterr().err
-    assert "[1/10] Headline KPIs" in err and "[10/10] What the loader read and rejected" in err
+    assert "[1/11] Headline KPIs" in err and "[11/11] What the loader read and rejected" in err
 
 
 def _chromium() -> str | None:

@@ -262,6 +262,29 @@ def _section_kpi(ctx: _Context) -> str:
     )
 
 
+def _section_service(ctx: _Context) -> str:
+    from .service import refund_analysis
+
+    result = refund_analysis(ctx.orders, period="M")
+    parts = [
+        _note(
+            "Refund rate by orders (share of paid orders with a refund) and by money (refunded "
+            "share of the money paid), from the refunds the orders carry."
+        ),
+        _table(result.overall),
+        _table(result.by_period.tail(12)),
+    ]
+    if ctx.customers is not None and schema.MEMBER_LEVEL in ctx.customers:
+        from .loyalty import tier_value
+
+        tiers = tier_value(ctx.orders, ctx.customers)
+        parts.append(
+            _note("Member tiers (会员等级): does a higher tier buy more, and by how much?")
+        )
+        parts.append(_table(tiers))
+    return "".join(parts)
+
+
 def _section_loaded(ctx: _Context) -> str:
     load = ctx.load
     if load is None:
@@ -448,6 +471,7 @@ _SECTIONS: list[tuple[str, str, Callable[[_Context], str]]] = [
     ("churn", "Churn risk: who to win back", _section_churn),
     ("clv", "Customer lifetime value", _section_clv),
     ("basket", "Bought together", _section_basket),
+    ("service", "Refunds and member tiers", _section_service),
     ("loaded", "What the loader read and rejected", _section_loaded),
 ]
 
@@ -488,7 +512,7 @@ def build_report(
     >>> from crm_analytics.report import build_report
     >>> report = build_report(crm.datasets.load_sample())
     >>> [s.key for s in report.sections]
-    ['headline', 'kpi', 'rfm', 'lifecycle', 'value', 'cohorts', 'churn', 'clv', 'basket', 'loaded']
+    ['headline', 'kpi', 'rfm', 'lifecycle', 'value', 'cohorts', 'churn', 'clv', 'basket', 'service', 'loaded']
     """
     as_of_ts = pd.Timestamp(as_of) if as_of is not None else orders[schema.ORDER_TIME].max()
     ctx = _Context(orders=orders, customers=customers, load=load, as_of=as_of_ts)
