@@ -483,8 +483,7 @@ def load_orders(
     _refund_covers_paid(out)
 
     out = _finish_orders(out, work, keep, cols, spec, pseudonymize, keep_personal, notes)
-    rejected = raw.iloc[np.flatnonzero(~valid)].copy()
-    rejected["reason"] = reason[~valid]
+    rejected = _rejected_rows(raw, valid, reason)
     return OrdersLoad(
         orders=out,
         rejected=rejected,
@@ -702,8 +701,7 @@ def load_customers(
             customers[role] = _parse.final_text(customers[role])
     customers = customers.set_index(schema.CUSTOMER_ID)
 
-    rejected = raw.iloc[np.flatnonzero(~valid)].copy()
-    rejected["reason"] = reason[~valid]
+    rejected = _rejected_rows(raw, valid, reason)
     return CustomersLoad(
         customers=customers,
         rejected=rejected,
@@ -835,6 +833,18 @@ def _clean_header(header: Any) -> str:
     h = str(header).replace("\ufeff", "").strip()
     h = re.sub(r'^=\s*"?|"$', "", h).strip().strip("'\"").strip()
     return h
+
+
+def _set_aside(raw: pd.DataFrame, mask: Any) -> pd.DataFrame:
+    """The masked input rows as read (index = input row number), without the blank
+    unnamed columns a trailing delimiter leaves behind."""
+    blank = [
+        c
+        for c in raw.columns
+        if (_clean_header(c) == "" or str(c).startswith("Unnamed:"))
+        and _parse.text(raw[c]).isna().all()
+    ]
+    return raw.drop(columns=blank).iloc[np.flatnonzero(np.asarray(mask, dtype=bool))].copy()
 
 
 def _clean_frame(raw: pd.DataFrame) -> pd.DataFrame:
@@ -1737,7 +1747,8 @@ def _finish_table(
 
 
 def _rejected_rows(raw: pd.DataFrame, valid: np.ndarray, reason: np.ndarray) -> pd.DataFrame:
-    rejected = raw.iloc[np.flatnonzero(~valid)].copy()
+    """The input rows that were not kept, as read, with their ``reason``."""
+    rejected = _set_aside(raw, ~valid)
     rejected["reason"] = reason[~valid]
     return rejected
 
