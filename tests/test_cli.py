@@ -170,7 +170,7 @@ _SECTION_TITLES = [
     "Churn risk: who to win back",
     "Customer lifetime value",
     "Bought together",
-    "Refunds and member tiers",
+    "After-sales and loyalty",
     "What the loader read and rejected",
 ]
 
@@ -195,6 +195,47 @@ def test_report_with_customers_shows_member_tiers(tmp_path: Path) -> None:
     assert "会员等级" in service.html and "VIP会员" in service.html
     lifecycle = next(s for s in report.sections if s.key == "lifecycle")
     assert "potential" in lifecycle.html  # registered members who never bought
+
+
+def test_report_with_refunds_reviews_and_points(tmp_path: Path) -> None:
+    orders = crm.datasets.load_sample()
+    paid = orders[orders["status"].astype(str) == "paid"].drop_duplicates("order_id").head(6)
+    refunds = pd.DataFrame(
+        {
+            "订单编号": paid["order_id"].tolist()[:3],
+            "退款金额": ["10", "5.5", "20"],
+            "退款原因": ["质量问题", "尺码不合适", "七天无理由退货"],
+            "申请时间": ["2024-12-01 10:00:00"] * 3,
+        }
+    )
+    reviews = pd.DataFrame(
+        {
+            "订单编号": paid["order_id"].tolist()[3:6],
+            "买家": paid["customer_id"].tolist()[3:6],
+            "评分": ["好评", "差评", "中评"],
+            "评价内容": ["很好", "质量差，有破损", "一般"],
+            "评价时间": ["2024-12-02 10:00:00"] * 3,
+        }
+    )
+    points = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b"],
+            "points_time": ["2024-11-01", "2024-12-01", "2024-11-15"],
+            "points": [100, -40, 60],
+        }
+    )
+    for name, frame in (("refunds", refunds), ("reviews", reviews), ("points", points)):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    out = tmp_path / "r.html"
+    args = ["report", "--quiet", "--out", str(out)]
+    for name in ("refunds", "reviews", "points"):
+        args += [f"--{name}", str(tmp_path / f"{name}.csv")]
+    assert main(args) == 0
+    html = out.read_text(encoding="utf-8")
+    section = html[html.index("After-sales and loyalty</h2>") :]
+    assert "quality" in section and "size_fit" in section  # normalised refund reasons
+    assert "质量差，有破损" in section  # a review to reply to
+    assert "Members holding the most unredeemed points" in section
 
 
 def test_report_escapes_shop_text(tmp_path: Path) -> None:

@@ -226,6 +226,9 @@ def _parser() -> argparse.ArgumentParser:
     p_rep = sub.add_parser("report", help="write the HTML customer report")
     _add_source(p_rep, out=False)
     p_rep.add_argument("--customers", default=None, help="customers export to join")
+    p_rep.add_argument("--refunds", default=None, help="refunds export (退款管理)")
+    p_rep.add_argument("--reviews", default=None, help="reviews export (评价)")
+    p_rep.add_argument("--points", default=None, help="points movements export (积分流水)")
     p_rep.add_argument(
         "--out", default="report.html", help="HTML file to write (default report.html)"
     )
@@ -295,6 +298,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 customers=args.customers,
                 as_of=args.as_of,
                 pseudonymize=args.pseudonymize,
+                refunds=args.refunds,
+                reviews=args.reviews,
+                points=args.points,
                 progress=not args.quiet,
             )
             print(f"wrote {path}")

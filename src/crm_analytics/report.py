@@ -165,6 +165,9 @@ class _Context:
     customers: pd.DataFrame | None
     load: Any
     as_of: pd.Timestamp
+    refunds: pd.DataFrame | None = None
+    reviews: pd.DataFrame | None = None
+    points: pd.DataFrame | None = None
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -265,15 +268,48 @@ def _section_kpi(ctx: _Context) -> str:
 def _section_service(ctx: _Context) -> str:
     from .service import refund_analysis
 
-    result = refund_analysis(ctx.orders, period="M")
+    result = refund_analysis(ctx.orders, ctx.refunds, period="M")
     parts = [
         _note(
             "Refund rate by orders (share of paid orders with a refund) and by money (refunded "
-            "share of the money paid), from the refunds the orders carry."
+            "share of the money paid)"
+            + (
+                ", with the refunds export's reasons."
+                if ctx.refunds is not None
+                else ", from the refunds the orders carry."
+            )
         ),
         _table(result.overall),
         _table(result.by_period.tail(12)),
     ]
+    if ctx.refunds is not None and len(result.reasons):
+        from .plot import refund_reasons_pareto
+
+        parts.append(_note("Refunded money by reason (退款原因):"))
+        parts.append(_figure(lambda ax: refund_reasons_pareto(result, ax=ax), size=(7.0, 3.8)))
+        parts.append(_table(result.reasons))
+    if ctx.reviews is not None:
+        from .service import review_analysis
+
+        reviews = review_analysis(ctx.reviews, orders=ctx.orders, period="M")
+        parts.append(_note("Reviews per month: ratings and the negative-review rate (差评率)."))
+        parts.append(_table(reviews.distribution.tail(12)))
+        if len(reviews.to_reply):
+            shown = reviews.to_reply.head(20).drop(columns=[schema.CUSTOMER_ID], errors="ignore")
+            parts.append(_note("Reviews that need a reply (lowest rating first):"))
+            parts.append(_table(shown, index=False))
+    if ctx.points is not None:
+        from .loyalty import points_liability
+        from .plot import points_balance
+
+        liability = points_liability(ctx.points, as_of=ctx.as_of)
+        parts.append(
+            _note("Points (积分): outstanding balance, earned against redeemed and expired.")
+        )
+        parts.append(_figure(lambda ax: points_balance(liability, ax=ax), size=(7.5, 3.8)))
+        parts.append(_table(liability.overall.to_frame("value")))
+        parts.append(_note("Members holding the most unredeemed points (a reason to come back):"))
+        parts.append(_table(liability.holders.head(15)))
     if ctx.customers is not None and schema.MEMBER_LEVEL in ctx.customers:
         from .loyalty import tier_value
 
@@ -471,7 +507,7 @@ _SECTIONS: list[tuple[str, str, Callable[[_Context], str]]] = [
     ("churn", "Churn risk: who to win back", _section_churn),
     ("clv", "Customer lifetime value", _section_clv),
     ("basket", "Bought together", _section_basket),
-    ("service", "Refunds and member tiers", _section_service),
+    ("service", "After-sales and loyalty", _section_service),
     ("loaded", "What the loader read and rejected", _section_loaded),
 ]
 
@@ -482,6 +518,9 @@ def build_report(
     customers: pd.DataFrame | None = None,
     load: Any = None,
     as_of: Any = None,
+    refunds: pd.DataFrame | None = None,
+    reviews: pd.DataFrame | None = None,
+    points: pd.DataFrame | None = None,
     title: str = "Customer report",
     progress: bool = False,
 ) -> Report:
@@ -498,6 +537,9 @@ def build_report(
         The loader result, to report what was rejected.
     as_of : datetime-like, optional
         Observation date; default the latest order.
+    refunds, reviews, points : pandas.DataFrame, optional
+        Refunds, reviews and points tables (``crm.read_refunds``, ``crm.read_reviews``,
+        ``crm.read_points``) for the after-sales and loyalty section.
     title : str, default="Customer report"
     progress : bool, default=False
         Print one line per section to standard error while working.
@@ -515,7 +557,15 @@ def build_report(
     ['headline', 'kpi', 'rfm', 'lifecycle', 'value', 'cohorts', 'churn', 'clv', 'basket', 'service', 'loaded']
     """
     as_of_ts = pd.Timestamp(as_of) if as_of is not None else orders[schema.ORDER_TIME].max()
-    ctx = _Context(orders=orders, customers=customers, load=load, as_of=as_of_ts)
+    ctx = _Context(
+        orders=orders,
+        customers=customers,
+        load=load,
+        as_of=as_of_ts,
+        refunds=refunds,
+        reviews=reviews,
+        points=points,
+    )
     report = Report(
         title=title,
         meta={
@@ -551,6 +601,9 @@ def write_report(
     customers: Any = None,
     as_of: Any = None,
     pseudonymize: str | None = None,
+    refunds: Any = None,
+    reviews: Any = None,
+    points: Any = None,
     progress: bool = False,
 ) -> Path:
     """Load an orders export and write the HTML report.
@@ -565,7 +618,9 @@ def write_report(
         Customers export.
     as_of : datetime-like, optional
     pseudonymize : str, optional
-        Secret key for pseudonymising customer ids in both tables.
+        Secret key for pseudonymising customer ids in every table.
+    refunds, reviews, points : str, Path or DataFrame, optional
+        Refunds, reviews and points exports for the after-sales and loyalty section.
     progress : bool, default=False
 
     Returns
@@ -574,7 +629,7 @@ def write_report(
         The file written.
     """
     from . import datasets
-    from .io import load_customers, load_orders
+    from .io import load_customers, load_orders, read_points, read_refunds, read_reviews
 
     if source is None:
         source = datasets.sample_path("taobao")
@@ -582,12 +637,22 @@ def write_report(
     customer_table = None
     if customers is not None:
         customer_table = load_customers(customers, pseudonymize=pseudonymize).customers
+    extra = {
+        "refunds": read_refunds(refunds, pseudonymize=pseudonymize)
+        if refunds is not None
+        else None,
+        "reviews": read_reviews(reviews, pseudonymize=pseudonymize)
+        if reviews is not None
+        else None,
+        "points": read_points(points, pseudonymize=pseudonymize) if points is not None else None,
+    }
     name = Path(source).name if isinstance(source, (str, Path)) else "DataFrame"
     report = build_report(
         load.orders,
         customers=customer_table,
         load=load,
         as_of=as_of,
+        **extra,
         title=f"Customer report: {name}",
         progress=progress,
     )
