@@ -611,3 +611,32 @@ def test_rejected_rows_do_not_carry_the_blank_trailing_column(taobao_file: Path)
     rejected = crm.load_orders(taobao_file).rejected
     assert not [c for c in rejected.columns if str(c).startswith("Unnamed")]
     assert list(rejected.columns[:3]) == ["订单编号", "买家会员名", "买家实际支付金额"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "polars"])
+def test_lazy_parquet_engines(tmp_path: Path, engine: str) -> None:
+    pytest.importorskip(engine)
+    sample = crm.datasets.load_sample()
+    folder = tmp_path / "orders"
+    folder.mkdir()
+    plain = sample.assign(status=sample["status"].astype(str))
+    plain.iloc[:5000].to_parquet(folder / "part-0.parquet")
+    plain.iloc[5000:].to_parquet(folder / "part-1.parquet")
+    expected = crm.customer_summary(sample)
+    for source in (folder, str(folder / "*.parquet")):
+        lazy = crm.read_orders(source, engine=engine)
+        assert not isinstance(lazy, pd.DataFrame)  # nothing loaded yet
+        got = crm.customer_summary(lazy)
+        pd.testing.assert_frame_equal(got, expected, check_dtype=False, check_index_type=False)
+    renamed = plain.rename(columns={"customer_id": "buyer"})
+    renamed.to_parquet(tmp_path / "renamed.parquet")
+    lazy = crm.read_orders(
+        tmp_path / "renamed.parquet", engine=engine, mapping={"customer_id": "buyer"}
+    )
+    pd.testing.assert_frame_equal(
+        crm.customer_summary(lazy), expected, check_dtype=False, check_index_type=False
+    )
+    with pytest.raises(ColumnNotFoundError, match=r"mapping=\{'customer_id': 'buyer'\}"):
+        crm.read_orders(tmp_path / "renamed.parquet", engine=engine)
+    with pytest.raises(FileNotFoundError, match="no file or folder"):
+        crm.read_orders(tmp_path / "nope.parquet", engine=engine)

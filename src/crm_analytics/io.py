@@ -191,7 +191,8 @@ def read_orders(
     keep_personal: bool = False,
     tz: str | None = None,
     status_map: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
+    engine: str = "pandas",
+) -> Any:
     """Read an orders export into canonical orders.
 
     The same as ``load_orders(...).orders``, with a ``DataQualityWarning`` that gives
@@ -201,10 +202,17 @@ def read_orders(
     ----------
     source, platform, mapping, encoding, sheet_name, pseudonymize, keep_personal, tz, status_map
         See :func:`load_orders`.
+    engine : {"pandas", "duckdb", "polars"}, default="pandas"
+        ``"duckdb"`` or ``"polars"`` open Parquet files (a file, a folder of files or
+        a glob such as ``"orders/*.parquet"``) lazily, without loading them, and
+        return a DuckDB relation or a polars LazyFrame that every order-level
+        function accepts (see docs/scaling.md). The files must already hold canonical
+        orders (``mapping`` may rename columns); rows are not checked one by one, so
+        validate a sample with :func:`load_orders` first.
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame, or a DuckDB relation / polars LazyFrame with ``engine``
         Canonical orders: ``order_id``, ``customer_id``, ``order_time``, ``amount``,
         ``status``, ``refund_amount``, ``quantity`` and, when the export has them,
         ``paid_time``, ``product_id``, ``product_name``, ``category``, ``unit_price``,
@@ -226,6 +234,9 @@ def read_orders(
     0  4031234567890123456     tb_anna 2024-03-05 14:22:01  1234.5    paid
     1  4031234567890123457       tb_bo 2024-03-06 09:00:00    88.0  unpaid
     """
+    check_choice(engine, ("pandas", "duckdb", "polars"), name="engine", caller="read_orders")
+    if engine != "pandas":
+        return _lazy_parquet(source, engine=engine, mapping=mapping)
     load = load_orders(
         source,
         platform=platform,
@@ -239,6 +250,56 @@ def read_orders(
     )
     _warn_rejected("read_orders", load, "load_orders")
     return load.orders
+
+
+def _lazy_parquet(source: Any, *, engine: str, mapping: Mapping[str, str | None] | None) -> Any:
+    """Canonical orders in Parquet files as a lazy DuckDB relation or polars LazyFrame."""
+    caller = "read_orders"
+    path = Path(source)
+    if path.is_dir():
+        pattern = str(path / "*.parquet")
+    elif any(ch in str(source) for ch in "*?["):
+        pattern = str(source)
+    elif path.exists():
+        pattern = str(path)
+    else:
+        raise FileNotFoundError(f"{caller}: no file or folder at {str(path)!r}.")
+    from ._optional import import_optional
+
+    if engine == "duckdb":
+        duckdb = import_optional("duckdb", extra="duckdb", caller=caller)
+        frame: Any = duckdb.sql(f"SELECT * FROM read_parquet('{pattern}')")
+        columns = list(frame.columns)
+    else:
+        pl = import_optional("polars", extra="polars", caller=caller)
+        frame = pl.scan_parquet(pattern)
+        columns = list(frame.collect_schema().names())
+    renames = {
+        header: role
+        for role, header in _normalise_mapping(mapping, columns, caller).items()
+        if header is not None and header != role
+    }
+    if renames:
+        import narwhals as nw
+
+        frame = nw.from_native(frame).rename(renames).to_native()
+        columns = [renames.get(c, c) for c in columns]
+    missing = [
+        c
+        for c in (schema.ORDER_ID, schema.CUSTOMER_ID, schema.ORDER_TIME, schema.AMOUNT)
+        if c not in columns
+    ]
+    if missing:
+        aliases = _load_profile("generic")["orders"]["columns"].get(missing[0], [])
+        keys = {_parse.lowercase_key(a) for a in aliases}
+        guess = next((c for c in columns if _parse.lowercase_key(c) in keys), None)
+        guess = guess or nearest(missing[0], columns)
+        raise ColumnNotFoundError(
+            f"{caller}: the Parquet files have no column {missing[0]!r}, which engine={engine!r} "
+            f"needs (files must hold canonical orders).\nColumns found: {columns}.\n"
+            f"Hint: pass mapping={{{missing[0]!r}: {guess or '<column>'!r}}}."
+        )
+    return frame
 
 
 def load_orders(
