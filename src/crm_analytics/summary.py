@@ -227,7 +227,9 @@ def customer_summary(
         )
     else:
         per_order = purchases.group_by("_cust", "_order").agg(*order_aggs)
-    per_order = per_order.with_columns(_day_number(nw.col("_time")).alias("_day"))
+    per_order = per_order.with_columns(
+        _day_number(nw.col("_time"), frame.implementation).alias("_day")
+    )
     per_order = per_order.with_columns(
         (((nw.col("_day") + _WEEK_SHIFT) // 7) if freq == "W" else nw.col("_day")).alias("_period")
     )
@@ -322,13 +324,25 @@ def _polars_available() -> bool:
     return USE_POLARS and importlib.util.find_spec("polars") is not None
 
 
-def _day_number(time: Any) -> Any:
-    """Days since 1970-01-01 of a datetime expression, from its calendar date.
+# engines whose narwhals backend has ``dt.timestamp`` (the fast path of _day_number)
+_TIMESTAMP_ENGINES = {
+    nw.Implementation.POLARS,
+    nw.Implementation.PANDAS,
+    nw.Implementation.MODIN,
+    nw.Implementation.CUDF,
+}
 
-    Integer arithmetic on year, month and day (H. Hinnant's ``days_from_civil``), so it
-    runs in every engine (Spark has no duration arithmetic) and ignores the time of day.
-    Valid for years 1 to 9999, where every intermediate value is non-negative.
+
+def _day_number(time: Any, implementation: Any = None) -> Any:
+    """Days since 1970-01-01 of a naive datetime expression (its calendar date).
+
+    Where the engine has epoch timestamps (polars, pandas) this is a floor division of
+    epoch milliseconds. Elsewhere (DuckDB, Spark, Dask) it is integer arithmetic on
+    year, month and day (H. Hinnant's ``days_from_civil``), valid for years 1 to 9999,
+    where every intermediate value is non-negative. Both ignore the time of day.
     """
+    if implementation in _TIMESTAMP_ENGINES:
+        return (time.dt.timestamp("ms") // 86_400_000).cast(nw.Int64)
     y, m, d = (
         time.dt.year().cast(nw.Int64),
         time.dt.month().cast(nw.Int64),
