@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from abc import ABC
 from typing import Any, ClassVar
 
 import numpy as np
@@ -130,7 +131,7 @@ def _check_t(t: Any, caller: str, name: str = "t") -> np.ndarray:
 # --------------------------------------------------------------------------- base class
 
 
-class _Model:
+class _Model(ABC):
     """Shared machinery: parameter table, JSON persistence, repr."""
 
     _param_names: ClassVar[tuple[str, ...]] = ()

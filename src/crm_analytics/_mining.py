@@ -31,6 +31,7 @@ gives the memory guard.
 from __future__ import annotations
 
 import math
+import contextlib
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -59,20 +60,15 @@ class MiningMemoryError(CRMError, MemoryError):
 
 def default_memory_limit() -> int:
     """Half of the memory the operating system reports as available (fallback 4 GiB)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024 // 2
-    except OSError:
-        pass
-    try:
+    with contextlib.suppress(OSError), open("/proc/meminfo", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024 // 2
+    with contextlib.suppress(ValueError, OSError, AttributeError):
         pages = os.sysconf("SC_AVPHYS_PAGES")
         size = os.sysconf("SC_PAGE_SIZE")
         if pages > 0 and size > 0:
             return int(pages * size // 2)
-    except (ValueError, OSError, AttributeError):
-        pass
     return 4 * 1024**3
 
 

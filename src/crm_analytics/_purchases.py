@@ -12,6 +12,7 @@ engine and only the per-order rows are collected, as pandas.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -286,10 +287,8 @@ def _pandas_orders(
     index = pd.Index(keys, name=customer_col)
     key_dtype = orders[customer_col].dtype
     if index.dtype != key_dtype:
-        try:
+        with contextlib.suppress(TypeError, ValueError):  # else keep the factorised dtype
             index = index.astype(key_dtype)
-        except (TypeError, ValueError):  # pragma: no cover - keep the factorised dtype
-            pass
     return Purchases(frame, index, groups, as_of_ts, day_number(as_of_ts))
 
 

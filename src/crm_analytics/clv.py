@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -113,21 +114,21 @@ class _PurchaseModel(_Model):
     def __init__(self, *, penalizer: float = 0.0) -> None:
         self.penalizer = penalizer
 
-    # model-specific hooks
-    def _loglik(self, params: np.ndarray, data: _btyd.Compressed, order: int = 1) -> Any:
-        raise NotImplementedError
+    # model-specific hooks, defined by each model
+    @abstractmethod
+    def _loglik(self, params: np.ndarray, data: _btyd.Compressed, order: int = 1) -> Any: ...
 
-    def _expected_factor(self, t: Any, x: np.ndarray, T: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _expected_factor(self, t: Any, x: np.ndarray, T: np.ndarray) -> np.ndarray: ...
 
-    def _expected(self, t: Any, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _expected(self, t: Any, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray: ...
 
-    def _p_alive(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _p_alive(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray: ...
 
-    def _prob(self, n: int, t: Any, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @abstractmethod
+    def _prob(self, n: int, t: Any, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray: ...
 
     def _start_loglik(self, params: np.ndarray, data: _btyd.Compressed, order: int = 1) -> Any:
         """Log-likelihood used on the thinned sample that gives the starting point."""

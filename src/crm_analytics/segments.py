@@ -653,7 +653,7 @@ _ALLOWED_TEXT = (
 
 
 class _RuleError(InvalidDataError):
-    pass
+    """A tag rule that is not allowed (the message says which part and why)."""
 
 
 def _describe(node: ast.AST) -> str:

@@ -6,6 +6,7 @@ polars (eager or lazy) and DuckDB; only the per-customer result is collected, as
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from typing import Any, Literal
 
@@ -407,9 +408,7 @@ def _finish(
     if native_is_pandas:
         key_dtype = orders[customer_col].dtype
         if summary.index.dtype != key_dtype:
-            try:
+            with contextlib.suppress(TypeError, ValueError):  # else keep the engine's dtype
                 summary.index = summary.index.astype(key_dtype)
-            except (TypeError, ValueError):  # pragma: no cover - keep the engine's dtype
-                pass
     summary = summary.sort_index(kind="stable")
     return summary
