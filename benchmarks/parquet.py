@@ -85,8 +85,10 @@ def main() -> None:
     t0 = time.perf_counter()
     paths = write_files(folder, args.orders, args.customers)
     size = sum(p.stat().st_size for p in paths) / 2**30
-    print(f"{args.orders:,} orders in {len(paths)} Parquet files ({size:.2f} GiB), ready in "
-          f"{time.perf_counter() - t0:.0f} s")
+    print(
+        f"{args.orders:,} orders in {len(paths)} Parquet files ({size:.2f} GiB), ready in "
+        f"{time.perf_counter() - t0:.0f} s"
+    )
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(folder), args.memory_limit],
         capture_output=True, text=True, check=True,

@@ -30,8 +30,8 @@ gives the memory guard.
 
 from __future__ import annotations
 
-import math
 import contextlib
+import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
