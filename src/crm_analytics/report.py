@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -245,13 +245,12 @@ def _section_kpi(ctx: _Context) -> str:
     if len(periods) < 2:
         raise CRMError("the KPI decomposition needs at least two months of orders.")
     base, current = periods[-2], periods[-1]
-    parts = dict(base=base, current=current)
+    method: Literal["lmdi", "shapley"] = "lmdi"
     try:
-        dec = decompose(result, method="lmdi", **parts)
-        method = "lmdi"
+        dec = decompose(result, base=base, current=current, method=method)
     except CRMError:  # LMDI needs positive values; Shapley does not
-        dec = decompose(result, method="shapley", **parts)
         method = "shapley"
+        dec = decompose(result, base=base, current=current, method=method)
     text = result.to_text(current, base=base, method=method)
     return (
         _note(
@@ -280,9 +279,10 @@ def _section_service(ctx: _Context) -> str:
             )
         ),
         _table(result.overall),
-        _table(result.by_period.tail(12)),
     ]
-    if ctx.refunds is not None and len(result.reasons):
+    if result.by_period is not None:
+        parts.append(_table(result.by_period.tail(12)))
+    if ctx.refunds is not None and result.reasons is not None and len(result.reasons):
         from .plot import refund_reasons_pareto
 
         parts.append(_note("Refunded money by reason (退款原因):"))

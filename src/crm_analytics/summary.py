@@ -148,7 +148,7 @@ def customer_summary(
     has_quantity = quantity_col is not None and quantity_col in columns
     used = [customer_col, time_col, amount_col, order_col]
     used += [
-        c
+        str(c)
         for c, ok in (
             (status_col, has_status),
             (refund_col, has_refund),
