@@ -20,7 +20,9 @@ Zipf popularity (weight 1/rank), seed 0. Sizes: 100,000 × 5,000 at min_support 
 mlxtend's paths need more than the machine's memory).
 
 Run: ``python benchmarks/basket.py`` (about 2 minutes on 2 cores);
-``--quick`` runs the 100k cases once each.
+``--quick`` runs the 100k cases once each; ``--baskets N --items K`` change the size of
+the two smaller cases (100,000 and 5,000 by default); ``--json PATH`` also writes the
+timings as rows for ``benchmarks/run.py``.
 """
 
 from __future__ import annotations
@@ -151,6 +153,50 @@ def spawn(tool: str, path: Path, min_support: float, max_len: int | None) -> dic
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def label(n: int) -> str:
+    """100000 -> '100k', 1000000 -> '1M'."""
+    for unit, div in (("M", 1_000_000), ("k", 1_000)):
+        if n >= div and n % div == 0:
+            return f"{n // div}{unit}"
+    return f"{n:,}"
+
+
+PEER_NAMES = {
+    "mlxtend": "mlxtend (TransactionEncoder + fpgrowth)",
+    "pyfim": "pyfim arules",
+}
+
+
+def measurements(results: dict, sizes: dict[str, str]) -> list[dict]:
+    """The per-case results as rows {benchmark, case, size, ours_s, peer, peer_s}."""
+    rows = []
+    for name, size in sizes.items():
+        for ours_tool, case in (
+            ("crm", "rules, one-item consequents"),
+            ("crm_all", "rules, every consequent size"),
+        ):
+            ours = results.get((name, ours_tool))
+            if not ours:
+                continue
+            if name.endswith("pairs"):
+                case = "rules from pairs (max_len=2)"
+            # crm_all is compared with mlxtend only: pyfim gives one-item consequents
+            peers = ["mlxtend"] if ours_tool == "crm_all" else ["mlxtend", "pyfim"]
+            found = [(p, results[(name, p)]) for p in peers if (name, p) in results]
+            for peer, other in found or [(None, None)]:
+                rows.append(
+                    {
+                        "benchmark": "basket",
+                        "case": case,
+                        "size": size,
+                        "ours_s": ours["seconds"],
+                        "peer": PEER_NAMES.get(peer) if peer else None,
+                        "peer_s": other["seconds"] if other else None,
+                    }
+                )
+    return rows
+
+
 def available(module: str) -> bool:
     code = f"import {module}"
     return subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
@@ -159,6 +205,9 @@ def available(module: str) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k cases only, one run each")
+    parser.add_argument("--baskets", type=int, default=100_000, help="baskets of the small cases")
+    parser.add_argument("--items", type=int, default=5_000, help="items of the small cases")
+    parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -171,12 +220,24 @@ def main() -> None:
     tools_small = ["crm", "crm_all"] + (["mlxtend"] if available("mlxtend") else [])
     tools_small += ["pyfim"] if has_pyfim else []
     tools_large = ["crm"] + (["pyfim"] if has_pyfim else [])
+    small = f"{label(args.baskets)} x {label(args.items)}"
     cases = [
-        ("100k x 5k", 100_000, 5_000, 0.001, None, tools_small),
-        ("100k x 5k pairs", 100_000, 5_000, 0.001, 2, [t for t in tools_small if t != "crm_all"]),
+        (small, args.baskets, args.items, 0.001, None, tools_small),
+        (
+            f"{small} pairs",
+            args.baskets,
+            args.items,
+            0.001,
+            2,
+            [t for t in tools_small if t != "crm_all"],
+        ),
     ]
     if not args.quick:
         cases.append(("1M x 20k", 1_000_000, 20_000, 0.0001, None, tools_large))
+    sizes = {
+        name: f"{n:,} baskets, {k:,} items, support {support}"
+        for name, n, k, support, _, _ in cases
+    }
     repeats = 1 if args.quick else 3
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,6 +283,9 @@ def main() -> None:
                     f"{mx['seconds'] / both['seconds']:.1f}x faster than mlxtend",
                     flush=True,
                 )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(measurements(results, sizes), fh, indent=1)
 
 
 if __name__ == "__main__":

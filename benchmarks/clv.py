@@ -1,13 +1,14 @@
 """Benchmark: BG/NBD + Gamma-Gamma + 12-month CLV on 1,000,000 simulated customers at day
 grain, crm_analytics vs lifetimes in the same run; Pareto/NBD on 100,000.
 
-Run: python benchmarks/clv.py [--customers 1000000] [--pareto 100000]
+Run: python benchmarks/clv.py [--customers 1000000] [--pareto 100000] [--json PATH]
 Prints a Markdown table (times in seconds, ratios, parameter agreement).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import time
 import warnings
@@ -43,10 +44,26 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
+def measurements(rows: list[tuple]) -> list[dict]:
+    """The (task, customers, ours, theirs, diff) rows as {benchmark, case, size, ours_s, ...}."""
+    return [
+        {
+            "benchmark": "clv",
+            "case": task,
+            "size": f"{n:,} customers",
+            "ours_s": ours,
+            "peer": "lifetimes",
+            "peer_s": theirs,
+        }
+        for task, n, ours, theirs, _ in rows
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--pareto", type=int, default=100_000)
+    parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
     args = parser.parse_args()
 
     with warnings.catch_warnings():
@@ -137,6 +154,9 @@ def main() -> None:
     print(
         "lifetimes:", lbg.params_.to_dict(), lgg.params_.to_dict(), lpn.params_.to_dict(), sep="\n"
     )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(measurements(rows), fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,18 @@ new/returning, orders, items, revenue, unpaid/refund/repurchase side measures) p
 then per month and channel, and ``decompose`` on the result, on seeded synthetic orders
 (two years, 1,000,000 customers, 8% unpaid, 3% refunded, four channels). Prints medians.
 
-Run: ``python benchmarks/kpi.py [n_rows] [repeats]``
+Run: ``python benchmarks/kpi.py [n_rows] [repeats] [--json PATH]``
+
+There is no peer here (no library computes this tree), so the combined table of
+``benchmarks/run.py`` shows these rows without a ratio.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
-import sys
 import time
 
 import numpy as np
@@ -52,9 +56,33 @@ def median_time(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
+def measurements(n: int, t_month: float, t_by: float, t_dec: float) -> list[dict]:
+    """The timings as rows {benchmark, case, size, ours_s, peer, peer_s}; no peer."""
+    cases = [
+        ("kpi_tree(period='M')", t_month),
+        ("kpi_tree(period='M', by='channel')", t_by),
+        ("decompose(by='channel')", t_dec),
+    ]
+    return [
+        {
+            "benchmark": "kpi",
+            "case": case,
+            "size": f"{n:,} order lines",
+            "ours_s": seconds,
+            "peer": None,
+            "peer_s": None,
+        }
+        for case, seconds in cases
+    ]
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000_000
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=5_000_000, help="order lines")
+    parser.add_argument("repeats", nargs="?", type=int, default=3)
+    parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
+    args = parser.parse_args()
+    n, repeats = args.n, args.repeats
     orders = synthetic_orders(n)
     print(f"{platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__}, "
           f"{os.cpu_count()} cores; {n:,} rows, {orders['customer_id'].nunique():,} customers")  # fmt: skip
@@ -67,6 +95,9 @@ def main() -> None:
         lambda: decompose(result, base="2024-10", current="2024-11", by="channel"), repeats
     )
     print(f"decompose(by='channel'):            {t_dec * 1000:6.1f} ms")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(measurements(n, t_month, t_by, t_dec), fh, indent=1)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Run: python benchmarks/parquet.py [--orders 100000000] [--customers 5000000]
                                         [--dir /tmp/crm_parquet] [--memory-limit 2GB]
+                                        [--json PATH]
 
 Writes seeded orders as Parquet files (10 million rows each, skipped when already there),
 then in a fresh process opens them lazily with DuckDB and runs ``crm.customer_summary``
@@ -70,12 +71,30 @@ def child(folder: str, memory_limit: str) -> None:
     print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, "customers": len(summary)}))
 
 
+def measurements(result: dict, n_orders: int, memory_limit: str) -> list[dict]:
+    """The child's result as rows {benchmark, case, size, ours_s, peer, peer_s}; no peer."""
+    return [
+        {
+            "benchmark": "parquet",
+            "case": (
+                f"customer_summary, DuckDB over Parquet (peak {result['peak_mib']:,.0f} MiB, "
+                f"memory_limit {memory_limit})"
+            ),
+            "size": f"{n_orders:,} orders, {result['customers']:,} customers",
+            "ours_s": result["seconds"],
+            "peer": None,
+            "peer_s": None,
+        }
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=100_000_000)
     parser.add_argument("--customers", type=int, default=5_000_000)
     parser.add_argument("--dir", default="/tmp/crm_parquet")
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory_limit")
+    parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -99,6 +118,9 @@ def main() -> None:
         f"peak resident memory {result['peak_mib']:,.0f} MiB, {result['customers']:,} customers "
         f"(DuckDB memory_limit {args.memory_limit})"
     )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(measurements(result, args.orders, args.memory_limit), fh, indent=1)
 
 
 if __name__ == "__main__":

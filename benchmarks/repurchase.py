@@ -1,6 +1,7 @@
 """Cohorts and repurchase rates: ours vs the usual pandas tutorial recipe; churn on CDNOW.
 
 Run: python benchmarks/repurchase.py [--orders 5000000] [--customers 500000] [--repeat 3]
+                                     [--skip-churn] [--json PATH]
 
 Prints medians of ``--repeat`` runs in one process, with each recipe's ratio to ours,
 checks that both give the same numbers, then the churn model's CDNOW ROC AUC next to
@@ -10,6 +11,7 @@ the recency baseline (and the BG/NBD model).
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import time
@@ -94,12 +96,34 @@ def churn_on_cdnow() -> None:
             )
 
 
+def measurements(timings: dict[str, float], n_orders: int, n_customers: int) -> list[dict]:
+    """The timings (keys as in ``main``) as rows {benchmark, case, size, ours_s, peer, peer_s}."""
+    size = f"{n_orders:,} orders, {n_customers:,} customers"
+    cases = [
+        ("cohort_table (monthly retention)", "cohort", "tutorial cohort recipe"),
+        ("repurchase_rate(period='M')", "rate", "tutorial repurchase recipe"),
+        ("repurchase_rate, all four definitions", "all", None),
+    ]
+    return [
+        {
+            "benchmark": "repurchase",
+            "case": case,
+            "size": size,
+            "ours_s": timings[key],
+            "peer": peer,
+            "peer_s": timings.get(f"{key}_peer"),
+        }
+        for case, key, peer in cases
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=5_000_000)
     parser.add_argument("--customers", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-churn", action="store_true")
+    parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
     args = parser.parse_args()
 
     orders = make_orders(args.orders, args.customers)
@@ -132,6 +156,13 @@ def main() -> None:
     ]
     for name, seconds, ref in rows:
         print(f"{name:58}{seconds:9.2f}{seconds / ref:7.1f}x")
+    if args.json:
+        with open(args.json, "w") as fh:
+            timings = {"cohort": ours_c, "cohort_peer": tut_c, "rate": ours_r, "rate_peer": tut_r}
+            timings["all"] = ours_all
+            json.dump(
+                measurements(timings, len(orders), orders["customer_id"].nunique()), fh, indent=1
+            )
     if not args.skip_churn:
         churn_on_cdnow()
 

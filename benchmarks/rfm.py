@@ -7,14 +7,15 @@ tutorials: ``pd.qcut(series.rank(method="first"), 5)`` per dimension, string cod
 regex segment map. Prints medians of several runs and the ratios, plus how many
 customers the tutorial recipe scores differently from an equal customer.
 
-Run: ``python benchmarks/rfm.py [n_customers] [repeats]``
+Run: ``python benchmarks/rfm.py [n_customers] [repeats] [--json PATH]``
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
-import sys
 import time
 
 import numpy as np
@@ -82,9 +83,46 @@ def unequal_scores_for_equal_inputs(values: pd.Series, scores: pd.Series) -> int
     return int((frame["s"].to_numpy() != mode.reindex(frame["v"]).to_numpy()).sum())
 
 
+def measurements(
+    n: int, ours: float, ours_cn8: float, peer: float, peer_scores: float
+) -> list[dict]:
+    """The timings as rows {benchmark, case, size, ours_s, peer, peer_s}."""
+    size = f"{n:,} customers"
+    return [
+        {
+            "benchmark": "rfm",
+            "case": "rfm_table (scores, codes, segments)",
+            "size": size,
+            "ours_s": ours,
+            "peer": "tutorial qcut + codes + regex segments",
+            "peer_s": peer,
+        },
+        {
+            "benchmark": "rfm",
+            "case": "rfm_table (scores, codes, segments)",
+            "size": size,
+            "ours_s": ours,
+            "peer": "tutorial qcut + codes (no segments)",
+            "peer_s": peer_scores,
+        },
+        {
+            "benchmark": "rfm",
+            "case": "assign_segments(scheme=cn8)",
+            "size": size,
+            "ours_s": ours_cn8,
+            "peer": None,
+            "peer_s": None,
+        },
+    ]
+
+
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-    repeats = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", nargs="?", type=int, default=1_000_000, help="customers")
+    parser.add_argument("repeats", nargs="?", type=int, default=5)
+    parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
+    args = parser.parse_args()
+    n, repeats = args.n, args.repeats
     print(f"python {platform.python_version()}, pandas {pd.__version__}, numpy {np.__version__}")
     print(f"{platform.platform()}, {os.cpu_count()} CPUs, {platform.processor() or 'cpu n/a'}")
     summary = synthetic_summary(n)
@@ -107,6 +145,9 @@ def main() -> None:
         f"\nratio tutorial / rfm_table: {peer / ours:.1f}x with segments, "
         f"{peer_scores / ours:.1f}x for scores and codes alone"
     )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(measurements(n, ours, ours_cn8, peer, peer_scores), fh, indent=1)
 
     table = rfm_table(summary)
     peer_table = tutorial_rfm(summary)

@@ -1,6 +1,7 @@
 """Orders -> customer summary: ours on pandas, polars and DuckDB vs lifetimes and hand-written group-bys.
 
 Run: python benchmarks/summary.py [--orders 5000000] [--customers 500000] [--repeat 3]
+                                  [--json PATH]
 
 Prints one table, medians of ``--repeat`` runs, with each timing's ratio to ours on pandas.
 The data is seeded: customers with Poisson-gamma purchase rates over two years.
@@ -9,6 +10,7 @@ The data is seeded: customers with Poisson-gamma purchase rates over two years.
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import time
@@ -90,12 +92,41 @@ def timed(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(runs)
 
 
+# (ours, peer) pairs of case names above, for the combined table of benchmarks/run.py
+PAIRS = [
+    ("crm.customer_summary (pandas)", "lifetimes summary_data_from_transaction_data"),
+    ("crm.customer_summary (pandas)", "hand-written pandas group-by"),
+    ("crm.customer_summary (polars lazy)", "hand-written polars lazy group-by"),
+    ("crm.customer_summary (DuckDB)", "hand-written pandas group-by"),
+]
+
+
+def measurements(timings: dict[str, float], n_orders: int, n_customers: int) -> list[dict]:
+    """The timings as rows {benchmark, case, size, ours_s, peer, peer_s}."""
+    size = f"{n_orders:,} orders, {n_customers:,} customers"
+    rows = []
+    for ours, peer in PAIRS:
+        if ours in timings:
+            rows.append(
+                {
+                    "benchmark": "summary",
+                    "case": ours.removeprefix("crm."),
+                    "size": size,
+                    "ours_s": timings[ours],
+                    "peer": peer if peer in timings else None,
+                    "peer_s": timings.get(peer),
+                }
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--orders", type=int, default=5_000_000)
     parser.add_argument("--customers", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-lifetimes", action="store_true")
+    parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
     args = parser.parse_args()
 
     orders = make_orders(args.orders, args.customers)
@@ -128,11 +159,17 @@ def main() -> None:
         cases["lifetimes summary_data_from_transaction_data"] = lambda: lifetimes_summary(orders)
 
     base = None
+    timings: dict[str, float] = {}
     print(f"{'case':48s} {'median s':>9s} {'vs ours (pandas)':>17s}")
     for name, fn in cases.items():
         seconds = timed(fn, args.repeat)
+        timings[name] = seconds
         base = base or seconds
         print(f"{name:48s} {seconds:9.2f} {seconds / base:16.2f}x")
+    if args.json:
+        rows = measurements(timings, len(orders), orders["customer_id"].nunique())
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
 
 
 if __name__ == "__main__":
