@@ -452,6 +452,14 @@ def _section_churn(ctx: _Context) -> str:
     )
 
 
+def _rules_table(rules: pd.DataFrame) -> str:
+    """Association rules as a table, each itemset written as a sorted, comma-joined list."""
+    shown = rules[["antecedent", "consequent", "support", "confidence", "lift"]].copy()
+    for side in ("antecedent", "consequent"):
+        shown[side] = shown[side].map(lambda items: ", ".join(sorted(map(str, items))))
+    return _table(shown, index=False)
+
+
 def _section_basket(ctx: _Context) -> str:
     from .basket import association_rules, frequent_itemsets
     from .plot import top_rules_bar
@@ -470,30 +478,13 @@ def _section_basket(ctx: _Context) -> str:
     ]
     if len(rules):
         parts.append(_figure(lambda ax: top_rules_bar(rules, n=10, ax=ax), size=(8.0, 4.0)))
-        shown = rules.head(15).assign(
-            antecedent=lambda d: d["antecedent"].map(lambda x: ", ".join(sorted(map(str, x)))),
-            consequent=lambda d: d["consequent"].map(lambda x: ", ".join(sorted(map(str, x)))),
-        )
-        parts.append(
-            _table(
-                shown[["antecedent", "consequent", "support", "confidence", "lift"]], index=False
-            )
-        )
+        parts.append(_rules_table(rules.head(15)))
     if level is not None:
         cat_sets = frequent_itemsets(ctx.orders, item_col=level, min_support=0.005, max_len=2)
         cat_rules = association_rules(cat_sets, min_confidence=0.05, min_lift=1.0).head(10)
         if len(cat_rules):
-            shown = cat_rules.assign(
-                antecedent=lambda d: d["antecedent"].map(lambda x: ", ".join(sorted(map(str, x)))),
-                consequent=lambda d: d["consequent"].map(lambda x: ", ".join(sorted(map(str, x)))),
-            )
             parts.append(_note("Category pairs:"))
-            parts.append(
-                _table(
-                    shown[["antecedent", "consequent", "support", "confidence", "lift"]],
-                    index=False,
-                )
-            )
+            parts.append(_rules_table(cat_rules))
     return "".join(parts)
 
 
