@@ -296,3 +296,51 @@ def test_dask_gives_the_same_summary() -> None:
     pd.testing.assert_frame_equal(
         got, crm.customer_summary(orders), check_dtype=False, check_index_type=False
     )
+
+
+def _calendar_times() -> pd.DataFrame:
+    """Times over years 1 to 9999: random days, every day around 1970 and the two ends."""
+    rng = np.random.default_rng(7)
+    days = np.concatenate(
+        [rng.integers(-719_162, 2_932_896, 5_000), np.arange(-800, 800), [-719_162, 2_932_896]]
+    )
+    seconds = rng.integers(0, 86_400, len(days)).astype("timedelta64[s]")
+    return pd.DataFrame({"t": days.astype("datetime64[D]").astype("datetime64[s]") + seconds})
+
+
+def _engine_days(native: object) -> tuple[np.ndarray, np.ndarray]:
+    import narwhals as nw
+
+    from crm_analytics.summary import _day_number
+
+    frame = nw.from_native(native)
+    out = frame.select(nw.col("t"), _day_number(nw.col("t"), frame.implementation).alias("d"))
+    if isinstance(out, nw.LazyFrame):
+        out = out.collect()
+    table = out.to_pandas()
+    times = pd.to_datetime(table["t"])
+    if times.dt.tz is not None:  # Spark hands back its session zone (UTC here)
+        times = times.dt.tz_localize(None)
+    want = times.to_numpy().astype("datetime64[D]").astype(np.int64)
+    return table["d"].to_numpy().astype(np.int64), want
+
+
+@pytest.mark.filterwarnings("ignore:Dask support is moving out of Narwhals:FutureWarning")
+@pytest.mark.parametrize("engine", ["pandas", "polars", "duckdb", "dask"])
+def test_day_numbers_of_every_engine_match_the_calendar(engine: str) -> None:
+    times = _calendar_times()
+    if engine == "polars":
+        native: object = pytest.importorskip("polars").from_pandas(times).lazy()
+    elif engine == "duckdb":
+        native = pytest.importorskip("duckdb").from_df(times)
+    elif engine == "dask":
+        native = pytest.importorskip("dask.dataframe").from_pandas(times, npartitions=2)
+    else:
+        native = times
+    got, want = _engine_days(native)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_day_numbers_on_spark_match_the_calendar(spark) -> None:
+    got, want = _engine_days(spark.createDataFrame(_calendar_times()))
+    np.testing.assert_array_equal(got, want)

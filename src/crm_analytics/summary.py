@@ -25,6 +25,7 @@ _SECONDS_PER_DAY = 86_400
 # the convention of pandas' weekly periods (and so of lifetimes' freq="W").
 _WEEK_SHIFT = 3
 _PERIOD_DAYS = {"D": 1, "W": 7}
+_LEAP_DAYS_BEFORE_1970 = 1969 // 4 - 1969 // 100 + 1969 // 400
 
 
 def customer_summary(
@@ -213,7 +214,7 @@ def customer_summary(
     order_aggs = [
         nw.col("_time").min(),
         nw.col("_net").sum(),
-        nw.col("_qty").sum(),
+        nw.col("_qty").sum() if has_quantity else nw.len().alias("_qty"),
     ]
     if codes is not None and one_row_per_order:
         per_order = purchases.drop("_order")
@@ -228,18 +229,15 @@ def customer_summary(
         )
     else:
         per_order = purchases.group_by("_cust", "_order").agg(*order_aggs)
+    day = _day_number(nw.col("_time"), frame.implementation)
     per_order = per_order.with_columns(
-        _day_number(nw.col("_time"), frame.implementation).alias("_day")
-    )
-    per_order = per_order.with_columns(
-        (((nw.col("_day") + _WEEK_SHIFT) // 7) if freq == "W" else nw.col("_day")).alias("_period")
+        (((day + _WEEK_SHIFT) // 7) if freq == "W" else day).alias("_period")
     )
 
     # 2. one row per customer and purchase period
     period_aggs = [
         nw.col("_time").min().alias("_first_time"),
         nw.col("_time").max().alias("_last_time"),
-        nw.col("_day").max().alias("_last_day"),
         nw.col("_net").sum().alias("_value"),
         nw.col("_qty").sum().alias("_items"),
         nw.len().alias("_orders"),
@@ -258,32 +256,80 @@ def customer_summary(
         )
     else:
         per_period = per_order.group_by("_cust", "_period").agg(*period_aggs)
-    per_period = per_period.with_columns(nw.col("_period").min().over("_cust").alias("_min_period"))
-    per_period = per_period.with_columns(
-        ((nw.col("_period") == nw.col("_min_period")).cast(nw.Float64) * nw.col("_value")).alias(
-            "_first_value"
-        )
-    )
 
-    # 3. one row per customer
-    result = per_period.group_by("_cust").agg(
-        nw.col("_first_time").min().alias("first_purchase"),
-        nw.col("_last_time").max().alias("last_purchase"),
-        nw.col("_orders").sum().alias("n_orders"),
-        nw.col("_items").sum().alias("n_items"),
-        nw.col("_value").sum().alias("monetary_total"),
-        nw.col("_last_day").max().alias("_last_day"),
-        nw.col("_period").min().alias("_first_period"),
-        nw.col("_period").max().alias("_last_period"),
-        nw.len().alias("_n_periods"),
-        nw.col("_first_value").sum(),
-    )
+    # 3. one row per customer; the first and last periods and days follow from the
+    # first and last purchase times, so only the first period's value needs the periods
+    customer_aggs = [
+        ("_first_time", "min", "first_purchase"),
+        ("_last_time", "max", "last_purchase"),
+        ("_orders", "sum", "n_orders"),
+        ("_items", "sum", "n_items"),
+        ("_value", "sum", "monetary_total"),
+    ]
+    result = _per_customer(per_period, customer_aggs)
     if isinstance(result, nw.LazyFrame):
         result = result.collect()
     out = result.to_pandas()
     if codes is not None:
         out["_cust"] = codes[out["_cust"].to_numpy()]
     return _finish(out, customer_col, as_of_day, as_of_period, freq, native_is_pandas, orders)
+
+
+def _per_customer(per_period: Any, aggs: list[tuple[str, str, str]]) -> Any:
+    """Group the customer-period rows by customer.
+
+    ``aggs`` are (column, "min" | "max" | "sum", output name); the result also has
+    ``_n_periods`` and ``_first_value``, the value of the customer's first purchase
+    period (what the repeat-period mean leaves out). polars, DuckDB and Spark pick it in
+    the aggregation (``min_by`` / ``arg_min``); other engines mark the first period
+    with a window over the customer.
+    """
+    implementation = per_period.implementation
+    if implementation is nw.Implementation.POLARS:
+        import polars as pl
+
+        return nw.from_native(
+            per_period.to_native()
+            .group_by("_cust")
+            .agg(
+                *(getattr(pl.col(c), op)().alias(name) for c, op, name in aggs),
+                pl.len().alias("_n_periods"),
+                pl.col("_value").min_by("_period").alias("_first_value"),
+            )
+        )
+    if implementation is nw.Implementation.DUCKDB:
+        select = ", ".join(f'{op}("{c}") AS "{name}"' for c, op, name in aggs)
+        return nw.from_native(
+            per_period.to_native().aggregate(
+                f'"_cust", {select}, count(*) AS "_n_periods", '
+                'arg_min("_value", "_period") AS "_first_value"',
+                '"_cust"',
+            )
+        )
+    if implementation is nw.Implementation.PYSPARK:
+        from pyspark.sql import functions as F
+
+        return nw.from_native(
+            per_period.to_native()
+            .groupBy("_cust")
+            .agg(
+                *(getattr(F, op)(c).alias(name) for c, op, name in aggs),
+                F.count(F.lit(1)).alias("_n_periods"),
+                F.min_by("_value", "_period").alias("_first_value"),
+            )
+        )
+    # two steps: Dask cannot combine a window with other columns in one expression
+    per_period = per_period.with_columns(nw.col("_period").min().over("_cust").alias("_min"))
+    per_period = per_period.with_columns(
+        ((nw.col("_period") == nw.col("_min")).cast(nw.Float64) * nw.col("_value")).alias(
+            "_first_value"
+        )
+    )
+    return per_period.group_by("_cust").agg(
+        *(getattr(nw.col(c), op)().alias(name) for c, op, name in aggs),
+        nw.len().alias("_n_periods"),
+        nw.col("_first_value").sum(),
+    )
 
 
 def _integer_keys(
@@ -338,24 +384,16 @@ def _day_number(time: Any, implementation: Any = None) -> Any:
     """Days since 1970-01-01 of a naive datetime expression (its calendar date).
 
     Where the engine has epoch timestamps (polars, pandas) this is a floor division of
-    epoch milliseconds. Elsewhere (DuckDB, Spark, Dask) it is integer arithmetic on
-    year, month and day (H. Hinnant's ``days_from_civil``), valid for years 1 to 9999,
-    where every intermediate value is non-negative. Both ignore the time of day.
+    epoch milliseconds. Elsewhere (DuckDB, Spark, Dask) it counts the days of the whole
+    years before the date, their leap days and the day of the year, valid for years 1
+    to 9999. Both ignore the time of day.
     """
     if implementation in _TIMESTAMP_ENGINES:
         return (time.dt.timestamp("ms") // 86_400_000).cast(nw.Int64)
-    y, m, d = (
-        time.dt.year().cast(nw.Int64),
-        time.dt.month().cast(nw.Int64),
-        time.dt.day().cast(nw.Int64),
-    )
-    shifted = nw.when(m > 2).then(m - 3).otherwise(m + 9)
-    y = y - nw.when(m > 2).then(0).otherwise(1)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * shifted + 2) // 5 + d - 1
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146_097 + doe - 719_468
+    year = time.dt.year().cast(nw.Int64)
+    before = year - 1  # leap days in years 1 .. year-1; non-negative, so // is exact
+    leap_days = before // 4 - before // 100 + before // 400
+    return 365 * (year - 1970) + (leap_days - _LEAP_DAYS_BEFORE_1970) + time.dt.ordinal_day() - 1
 
 
 def _collect_scalar(frame: Any) -> Any:
@@ -376,9 +414,16 @@ def _finish(
     """Derive the BTYD columns from the collected per-customer aggregates."""
     import numpy as np
 
+    first_purchase = pd.to_datetime(out["first_purchase"]).to_numpy()
+    last_purchase = pd.to_datetime(out["last_purchase"]).to_numpy()
+    first_day = first_purchase.astype("datetime64[D]").astype("int64")
+    last_day = last_purchase.astype("datetime64[D]").astype("int64")
+    if freq == "W":
+        first_period, last_period = (first_day + _WEEK_SHIFT) // 7, (last_day + _WEEK_SHIFT) // 7
+    else:
+        first_period, last_period = first_day, last_day
     n_periods = out["_n_periods"].to_numpy(dtype="int64")
     frequency = (n_periods - 1).astype("float64")
-    first_period = out["_first_period"].to_numpy(dtype="int64")
     repeat_total = out["monetary_total"].to_numpy(dtype="float64") - out["_first_value"].to_numpy(
         dtype="float64"
     )
@@ -389,17 +434,15 @@ def _finish(
 
     summary = pd.DataFrame(
         {
-            "first_purchase": pd.to_datetime(out["first_purchase"]).to_numpy(),
-            "last_purchase": pd.to_datetime(out["last_purchase"]).to_numpy(),
+            "first_purchase": first_purchase,
+            "last_purchase": last_purchase,
             "n_orders": n_orders,
             "n_items": out["n_items"].to_numpy(dtype="int64"),
             "monetary_total": monetary_total,
             "avg_order_value": monetary_total / n_orders,
-            "days_since_last": as_of_day - out["_last_day"].to_numpy(dtype="int64"),
+            "days_since_last": as_of_day - last_day,
             "frequency": frequency,
-            "recency": (out["_last_period"].to_numpy(dtype="int64") - first_period).astype(
-                "float64"
-            ),
+            "recency": (last_period - first_period).astype("float64"),
             "T": (as_of_period - first_period).astype("float64"),
             "monetary_value": monetary_value,
         },
