@@ -20,11 +20,19 @@ Baskets are built from purchases (status ``paid``, not fully refunded) unless
 ``purchases_only=False``. Thresholds compare integer counts (``count >= min_support ×
 n_baskets``, ``count(A ∪ C) >= min_confidence × count(A)``) with a tolerance for
 floating point, so a rule exactly at a threshold is kept.
+
+Inputs other than pandas (polars, DuckDB, Dask, PySpark, anything narwhals supports)
+are reduced inside their engine: the purchase rule, the checks for missing keys and the
+de-duplication run there, and only the distinct (basket, item) pairs are collected.
+``frequent_itemsets`` counts the baskets of each item in the engine too and collects
+only the pairs of the items that reach its threshold.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
+from functools import reduce
 from itertools import chain
 from typing import Any, Literal, NamedTuple
 
@@ -98,31 +106,25 @@ def _purchase_rows(
     amount_col: str | None,
     refund_col: str | None,
 ) -> pd.DataFrame:
-    """The ``columns`` of the purchase rows as pandas, rows with a missing key dropped."""
-    if isinstance(orders, pd.DataFrame):
-        native = orders
-        present = list(orders.columns)
-    else:
-        import narwhals as nw
+    """The ``columns`` of the purchase rows as pandas, rows with a missing key dropped.
 
-        try:
-            frame = nw.from_native(orders)
-        except TypeError as exc:
-            raise InvalidDataError(
-                f"{caller}: `orders` must be a DataFrame (pandas, polars, DuckDB, ...), "
-                f"got {type(orders).__name__}."
-            ) from exc
-        present = list(frame.collect_schema().names())
-        check_columns(present, columns, caller=caller)
-        wanted = list(
-            dict.fromkeys(
-                list(columns.values()) + _status_cols(present, status_col, amount_col, refund_col)
-            )
-        )
-        sub = frame.select(wanted)
-        if isinstance(sub, nw.LazyFrame):
-            sub = sub.collect()
-        native = sub.to_pandas()
+    A pandas frame keeps every purchase row. Any other frame is reduced inside its
+    engine and only its distinct rows (of ``columns``) are collected (see
+    ``_engine_rows``); every caller counts an item once per basket (or customer and
+    time), so the duplicates do not matter.
+    """
+    if not isinstance(orders, pd.DataFrame):
+        return _engine_rows(
+            orders,
+            columns,
+            caller=caller,
+            purchases_only=purchases_only,
+            status_col=status_col,
+            amount_col=amount_col,
+            refund_col=refund_col,
+        ).rows.to_pandas()
+    native = orders
+    present = list(orders.columns)
     check_columns(present, columns, caller=caller)
     n_rows = len(native)
     mask = np.ones(n_rows, dtype=bool)
@@ -141,6 +143,41 @@ def _purchase_rows(
     cols = list(dict.fromkeys(columns.values()))
     out = native.loc[mask, cols] if not mask.all() else native[cols]
     if len(out) == 0:
+        _check_purchase_counts(caller, n_rows=n_rows, n_purchases=0, n_missing=0, empty_col=None)
+    missing = out.isna().any(axis=1).to_numpy()
+    if missing.any():
+        n_missing = int(missing.sum())
+        empty_col = next(c for c in cols if out[c].isna().any())
+        _check_purchase_counts(
+            caller,
+            n_rows=n_rows,
+            n_purchases=len(out),
+            n_missing=n_missing,
+            empty_col=empty_col,
+        )
+        out = out.loc[~missing]
+    return out
+
+
+def _check_purchase_counts(
+    caller: str, *, n_rows: int, n_purchases: int, n_missing: int, empty_col: str | None
+) -> None:
+    """Fail without purchase rows with a key; warn when some purchase rows lack a key.
+
+    Parameters
+    ----------
+    caller : str
+        Public function named in the message.
+    n_rows : int
+        Rows of ``orders``.
+    n_purchases : int
+        Purchase rows among them (every row with ``purchases_only=False``).
+    n_missing : int
+        Purchase rows with a missing key (basket, item or another column the caller needs).
+    empty_col : str or None
+        First key column with a missing value in the purchase rows (None when none is).
+    """
+    if n_purchases == 0:
         if n_rows == 0:
             raise InvalidDataError(f"{caller}: `orders` has no rows, so there are no baskets.")
         raise InvalidDataError(
@@ -149,29 +186,187 @@ def _purchase_rows(
             f"Hint: pass purchases_only=False to use every row, or status_col= with the "
             f"column that holds the order status."
         )
-    missing = out.isna().any(axis=1).to_numpy()
-    if missing.any():
-        n_missing = int(missing.sum())
-        empty_col = next(c for c in cols if out[c].isna().any())
-        if n_missing == len(out):
-            raise InvalidDataError(
-                f"{caller}: column {empty_col!r} is empty in all {n_missing:,} purchase rows, "
-                f"so there are no baskets.\nHint: pass the column that holds the item "
-                f"(item_col= or level=), e.g. level='category'."
-            )
-        warn_external(
-            f"{caller}: {n_missing:,} of {len(out):,} purchase rows have no {empty_col!r} "
-            f"(or another key) and are left out of the baskets.",
-            DataQualityWarning,
+    if n_missing == 0:
+        return
+    if n_missing == n_purchases:
+        raise InvalidDataError(
+            f"{caller}: column {empty_col!r} is empty in all {n_missing:,} purchase rows, "
+            f"so there are no baskets.\nHint: pass the column that holds the item "
+            f"(item_col= or level=), e.g. level='category'."
         )
-        out = out.loc[~missing]
-    return out
+    warn_external(
+        f"{caller}: {n_missing:,} of {n_purchases:,} purchase rows have no {empty_col!r} "
+        f"(or another key) and are left out of the baskets.",
+        DataQualityWarning,
+    )
 
 
-def _status_cols(
-    present: Sequence[str], status_col: str | None, amount_col: str | None, refund_col: str | None
-) -> list[str]:
-    return [c for c in (status_col, amount_col, refund_col) if c is not None and c in present]
+class _EngineRows(NamedTuple):
+    """Distinct key rows collected from an engine, and the number of baskets."""
+
+    rows: Any  # an eager narwhals DataFrame
+    n_baskets: int | None
+
+
+def _engine_rows(
+    orders: Any,
+    columns: dict[str, str],
+    *,
+    caller: str,
+    purchases_only: bool,
+    status_col: str | None,
+    amount_col: str | None,
+    refund_col: str | None,
+    support: tuple[float | None, int | None] | None = None,
+) -> _EngineRows:
+    """The distinct key rows of the purchases of a non-pandas frame, reduced in its engine.
+
+    The purchase rule, the counts behind the errors and warnings of ``_purchase_rows``
+    (one aggregate query), the dropping of rows with a missing key and the
+    de-duplication all run in the engine (polars, DuckDB, Dask, PySpark, anything
+    narwhals supports); only the distinct rows of ``columns`` are collected.
+
+    Parameters
+    ----------
+    orders : DataFrame or LazyFrame
+        A frame narwhals supports (not pandas).
+    columns : dict
+        ``{keyword: column}`` of the key columns (checked, kept and de-duplicated).
+        With ``support`` it holds ``basket_col`` and one item column.
+    caller : str
+        Public function named in errors and warnings.
+    purchases_only, status_col, amount_col, refund_col
+        The purchase rule, as in ``basket_matrix``.
+    support : (min_support, min_count), default=None
+        Keep only the pairs of items contained in at least
+        ``max(threshold_count(min_support, n), min_count)`` of the ``n`` baskets (either
+        may be None): no itemset holding another item can be frequent. The baskets are
+        counted in the engine and returned as ``n_baskets``, since baskets without a
+        frequent item are not collected but still count in the supports.
+
+    Returns
+    -------
+    _EngineRows
+        ``rows``: an eager narwhals DataFrame with the distinct rows of ``columns`` (in
+        no particular order); ``n_baskets``: the number of distinct baskets with
+        ``support``, else None.
+
+    Raises
+    ------
+    InvalidDataError
+        ``orders`` is not a frame, has no (purchase) rows, or a key column is empty in
+        every purchase row.
+    ColumnNotFoundError
+        A column of ``columns`` is missing.
+    """
+    import narwhals as nw
+
+    try:
+        frame = nw.from_native(orders)
+    except TypeError as exc:
+        raise InvalidDataError(
+            f"{caller}: `orders` must be a DataFrame (pandas, polars, DuckDB, ...), "
+            f"got {type(orders).__name__}."
+        ) from exc
+    if isinstance(frame, nw.DataFrame):
+        frame = frame.lazy()
+    dtypes = frame.collect_schema()
+    present = list(dtypes.names())
+    check_columns(present, columns, caller=caller)
+    cols = list(dict.fromkeys(columns.values()))
+
+    conditions: list[Any] = []
+    if purchases_only:
+        if status_col is not None and status_col in present:
+            status = nw.col(status_col).cast(nw.String) == schema.PURCHASE_STATUS
+            conditions.append(status.fill_null(False))
+        if (
+            refund_col is not None
+            and refund_col in present
+            and amount_col is not None
+            and amount_col in present
+        ):
+            refund = nw.col(refund_col).cast(nw.Float64).fill_nan(0.0).fill_null(0.0)
+            amount = nw.col(amount_col).cast(nw.Float64).fill_nan(0.0).fill_null(0.0)
+            conditions.append(~((refund > 0) & (refund >= amount)))
+    missing_by_col = [
+        nw.col(c).is_null() | nw.col(c).is_nan() if dtypes[c].is_float() else nw.col(c).is_null()
+        for c in cols
+    ]
+    any_missing = reduce(operator.or_, missing_by_col)
+    is_purchase = reduce(operator.and_, conditions) if conditions else None
+
+    def n_purchases_where(expr: Any | None) -> Any:
+        """Number of purchase rows where ``expr`` holds (every purchase row when None)."""
+        parts = [e for e in (is_purchase, expr) if e is not None]
+        if not parts:
+            return nw.len()
+        return nw.when(reduce(operator.and_, parts)).then(nw.lit(1)).otherwise(nw.lit(0)).sum()
+
+    aggregates = [
+        nw.len().alias("rows"),
+        n_purchases_where(None).alias("purchases"),
+        n_purchases_where(any_missing).alias("missing"),
+        *(n_purchases_where(m).alias(f"missing_{k}") for k, m in enumerate(missing_by_col)),
+    ]
+    if support is not None:
+        # null stands for the rows left out; n_unique counts it as one more value
+        valid = ~any_missing if is_purchase is None else is_purchase & ~any_missing
+        basket = nw.when(valid).then(nw.col(columns["basket_col"]))
+        aggregates.append(basket.n_unique().alias("baskets"))
+    # sums over no rows are null in SQL engines
+    counts = [0 if v is None else int(v) for v in _collect(frame.select(*aggregates)).row(0)]
+    n_rows, n_purchases, n_missing = counts[:3]
+    empty_col = next((c for c, n in zip(cols, counts[3 : 3 + len(cols)], strict=True) if n), None)
+    _check_purchase_counts(
+        caller,
+        n_rows=n_rows,
+        n_purchases=n_purchases,
+        n_missing=n_missing,
+        empty_col=empty_col,
+    )
+
+    keep = [] if is_purchase is None else [is_purchase]
+    if n_missing:
+        keep.append(~any_missing)
+    if keep:
+        frame = frame.filter(*keep)
+    # distinct rows as a hash aggregate: narwhals' unique() is a window over DuckDB/Spark
+    pairs = frame.group_by(*cols).agg()
+    n_baskets = None
+    if support is not None:
+        n_baskets = counts[-1] - int(n_purchases - n_missing < n_rows)
+        threshold = _min_basket_count(*support, n_baskets)
+        if threshold > 1:
+            item = next(c for k, c in columns.items() if k != "basket_col")
+            n_col = "n_baskets"
+            while n_col in cols:
+                n_col = f"_{n_col}"
+            frequent = (
+                pairs.group_by(item)
+                .agg(nw.len().alias(n_col))
+                .filter(nw.col(n_col) >= threshold)
+                .select(item)
+            )
+            pairs = pairs.join(frequent, on=item, how="semi")
+    return _EngineRows(_collect(pairs), n_baskets)
+
+
+def _collect(frame: Any) -> Any:
+    """A narwhals DataFrame of a (lazy or eager) narwhals frame."""
+    import narwhals as nw
+
+    return frame.collect() if isinstance(frame, nw.LazyFrame) else frame
+
+
+def _min_basket_count(min_support: float | None, min_count: int | None, n: int) -> int:
+    """Smallest basket count of a frequent itemset among ``n`` baskets (the larger threshold)."""
+    threshold = 0
+    if min_support is not None:
+        threshold = _mining.threshold_count(float(min_support), n)
+    if min_count is not None:
+        threshold = max(threshold, int(min_count))
+    return threshold
 
 
 def _factorize(values: Any, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
@@ -363,6 +558,8 @@ def _basket_matrix(
         amount_col=amount_col,
         refund_col=refund_col,
     )
+    # engines return rows in no fixed order: sorted baskets keep the warnings reproducible
+    sort_baskets = sort_baskets or not isinstance(orders, pd.DataFrame)
     b_codes, baskets = _factorize(rows[basket_col], sort=sort_baskets)
     i_codes, items = _factorize(rows[item_col], sort=True)
     matrix = _csr_from_codes(b_codes, i_codes, (len(baskets), len(items)))
@@ -396,9 +593,21 @@ def _resolve_limit(memory_limit: Any, caller: str) -> int | None:
 
 
 def _as_matrix(
-    data: Any, *, caller: str, basket_col: str, item_col: str, item_role: str, **kwargs: Any
+    data: Any,
+    *,
+    caller: str,
+    basket_col: str,
+    item_col: str,
+    item_role: str,
+    support: tuple[float | None, int | None] | None = None,
+    **kwargs: Any,
 ) -> tuple[sp.csr_array, pd.Index]:
-    """The basket × item matrix and item labels of any accepted input."""
+    """The basket × item matrix and item labels of any accepted input.
+
+    With ``support`` (``(min_support, min_count)``), an engine frame (not pandas) and no
+    ``max_basket_size``, the matrix holds only the items that reach the threshold
+    (see ``_frequent_item_matrix``); it keeps one row per basket.
+    """
     if isinstance(data, BasketMatrix):
         return data.matrix, data.items
     if (
@@ -429,6 +638,23 @@ def _as_matrix(
             else:
                 matrix = sp.csr_array(data.to_numpy(dtype=bool))
             return matrix, pd.Index(data.columns)
+    if (
+        support is not None
+        and kwargs.get("max_basket_size") is None
+        and not isinstance(data, pd.DataFrame)
+    ):
+        return _frequent_item_matrix(
+            data,
+            caller=caller,
+            basket_col=basket_col,
+            item_col=item_col,
+            item_role=item_role,
+            support=support,
+            purchases_only=kwargs["purchases_only"],
+            status_col=kwargs["status_col"],
+            amount_col=kwargs["amount_col"],
+            refund_col=kwargs["refund_col"],
+        )
     result = _basket_matrix(
         data,
         caller=caller,
@@ -439,6 +665,90 @@ def _as_matrix(
         **kwargs,
     )
     return result.matrix, result.items
+
+
+def _frequent_item_matrix(
+    orders: Any,
+    *,
+    caller: str,
+    basket_col: str,
+    item_col: str,
+    item_role: str,
+    support: tuple[float | None, int | None],
+    purchases_only: bool,
+    status_col: str | None,
+    amount_col: str | None,
+    refund_col: str | None,
+) -> tuple[sp.csr_array, pd.Index]:
+    """Basket × item matrix of an engine frame restricted to its frequent items.
+
+    An item in fewer baskets than the threshold is in no frequent itemset, so the
+    engine returns only the (basket, item) pairs of the items that reach it. The
+    matrix still has one row per basket: the baskets without a frequent item are empty
+    rows after the others, so supports divide by the number of all baskets.
+
+    Parameters
+    ----------
+    orders : DataFrame or LazyFrame
+        A non-pandas frame narwhals supports.
+    caller, basket_col, item_col, item_role, purchases_only, status_col, amount_col, \
+refund_col
+        As for ``_basket_matrix``.
+    support : (min_support, min_count)
+        The thresholds of ``frequent_itemsets`` (either may be None).
+
+    Returns
+    -------
+    matrix : scipy.sparse.csr_array of bool
+        ``n_baskets`` × frequent items (basket rows in no particular order).
+    items : pandas.Index
+        The frequent items, sorted, named after ``item_col``.
+    """
+    rows, n_baskets = _engine_rows(
+        orders,
+        {"basket_col": basket_col, item_role: item_col},
+        caller=caller,
+        purchases_only=purchases_only,
+        status_col=status_col,
+        amount_col=amount_col,
+        refund_col=refund_col,
+        support=support,
+    )
+    assert n_baskets is not None
+    if rows.implementation.is_pandas_like():  # Dask, Modin, ...: object columns stay as they are
+        native = rows.to_pandas()
+        b_codes, _ = _factorize(native[basket_col], sort=False)
+        i_codes, items = _factorize(native[item_col], sort=True)
+    else:
+        table = rows.to_arrow()
+        b_codes, _ = _arrow_codes(table.column(basket_col), sort=False)
+        i_codes, items = _arrow_codes(table.column(item_col), sort=True)
+    matrix = _csr_from_codes(b_codes, i_codes, (n_baskets, len(items)))
+    return matrix, items.rename(item_col)
+
+
+def _arrow_codes(column: Any, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
+    """``_factorize`` of an Arrow column (no nulls): int64 codes and their labels.
+
+    Arrow's dictionary encoding is several times faster than ``pd.factorize`` on the
+    millions of strings of a collected key column; only the distinct labels go
+    through pandas, so they are sorted exactly as ``_factorize`` sorts them. A
+    dictionary (categorical) column goes through pandas whole, which orders it by its
+    categories.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(values.type):
+        return _factorize(values.to_pandas(), sort=sort)
+    encoded = pc.dictionary_encode(values)
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    labels = encoded.dictionary.to_pandas()
+    if not sort:
+        return codes, pd.Index(labels)
+    rank, uniques = _factorize(labels, sort=True)
+    return rank[codes], uniques
 
 
 def frequent_itemsets(
@@ -481,7 +791,10 @@ def frequent_itemsets(
         Order lines (see ``basket_matrix``; purchases only by default), the output of
         ``basket_matrix``, a ``(matrix, item_labels)`` pair, a 0/1 basket × item
         matrix (items labelled 0..n-1), or a one-hot boolean DataFrame such as
-        mlxtend's ``TransactionEncoder`` output (columns are items).
+        mlxtend's ``TransactionEncoder`` output (columns are items). Order lines in
+        polars, DuckDB, Dask, PySpark (any narwhals frame) are reduced in their engine;
+        without ``max_basket_size`` only the pairs of items that reach the threshold
+        are collected.
     min_support : float, default=None
         Smallest share of baskets, in (0, 1]. Give this or ``min_count``.
     min_count : int, default=None
@@ -574,15 +887,12 @@ max_basket_size, long_baskets
         refund_col=refund_col,
         max_basket_size=max_basket_size,
         long_baskets=long_baskets,
+        support=(min_support, min_count),
     )
     n = int(matrix.shape[0])
     if n == 0:
         raise InvalidDataError(f"{caller}: there are no baskets (the matrix has 0 rows).")
-    threshold = 0
-    if min_support is not None:
-        threshold = _mining.threshold_count(float(min_support), n)
-    if min_count is not None:
-        threshold = max(threshold, int(min_count))
+    threshold = _min_basket_count(min_support, min_count, n)
     mined = _mining.mine(
         matrix, min_count=threshold, max_len=max_len, memory_limit=limit, caller=caller
     )
