@@ -664,7 +664,10 @@ def kpi_tree(
     Parameters
     ----------
     orders : DataFrame
-        Canonical orders (pandas, or a frame narwhals can collect).
+        Canonical orders: a pandas DataFrame, a polars DataFrame or LazyFrame, a DuckDB
+        relation, a Dask or PySpark DataFrame, or any frame narwhals supports. The
+        per-period (and group) aggregation runs in that engine; only the aggregates,
+        one row per period and group, are collected, as pandas.
     period : {"D", "W", "M", "Q", "Y"}, default="M"
         Calendar period of each row's ``order_time`` (weeks run Monday to Sunday).
     by : str, optional
@@ -673,7 +676,8 @@ def kpi_tree(
         The tree. With ``events`` and no tree, :data:`ECOMMERCE_TRAFFIC`.
     events : DataFrame, optional
         Traffic events (``customer_id``, ``event_time``, ...; see
-        ``crm.read_events``) for measures with ``table="events"`` (visitors).
+        ``crm.read_events``) for measures with ``table="events"`` (visitors), as pandas
+        or any frame ``orders`` may be (aggregated in its own engine likewise).
     as_of : datetime-like, optional
         Ignore rows after this time. Default: keep every row (never the wall clock).
         A period cut by ``as_of`` is partial: compare it with care.
@@ -782,6 +786,22 @@ def kpi_tree(
         "amount_col": amount_col,
         "order_col": order_col,
     }
+    engine = _engine_frame(orders, caller=caller)
+    if engine is not None:
+        return _kpi_tree_in_engine(
+            engine,
+            tree=tree,
+            period=period,
+            by=by,
+            events=events,
+            as_of=as_of,
+            roles=roles,
+            status_col=status_col,
+            refund_col=refund_col,
+            quantity_col=quantity_col,
+            event_time_col=event_time_col,
+            caller=caller,
+        )
     frame = _to_pandas(orders, caller=caller)
     check_columns(list(frame.columns), roles, caller=caller)
     if by is not None:
@@ -1174,6 +1194,594 @@ def _evaluate_formulas(tree: KpiTree, values: dict[str, np.ndarray]) -> None:
 
     for name in tree.names:
         value(name)
+
+
+# ------------------------------------------------------------------------------------
+# evaluation inside the engine (polars, DuckDB, Dask, PySpark, ...)
+# ------------------------------------------------------------------------------------
+def _engine_frame(data: Any, *, caller: str) -> Any:
+    """``data`` as a narwhals frame to aggregate in its engine, or None for pandas-like data.
+
+    pandas, Modin, cuDF and pyarrow tables are evaluated with numpy, through pandas.
+    """
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return None
+    import narwhals as nw
+
+    try:
+        frame = nw.from_native(data)
+    except TypeError as exc:
+        raise InvalidDataError(
+            f"{caller}: expected a DataFrame (pandas, polars, DuckDB, ...), "
+            f"got {type(data).__name__}."
+        ) from exc
+    impl = nw.Implementation
+    if frame.implementation in (impl.PANDAS, impl.MODIN, impl.CUDF, impl.PYARROW):
+        return None
+    if isinstance(frame, nw.DataFrame) and frame.implementation is impl.POLARS:
+        frame = frame.lazy()
+    return frame
+
+
+def _collect(frame: Any) -> pd.DataFrame:
+    """Collect an aggregated narwhals frame (one row per period and group) as pandas."""
+    import narwhals as nw
+
+    if isinstance(frame, nw.LazyFrame):
+        frame = frame.collect()
+    return frame.to_pandas()
+
+
+def _period_ordinal(time: Any, period: str, implementation: Any) -> Any:
+    """pandas Period ordinal of a naive datetime expression, as an Int64 expression.
+
+    Days since 1970 (``"D"``), Monday-to-Sunday weeks (``"W"``, pandas' W-SUN), and
+    months, quarters or years since 1970 (``"M"``, ``"Q"``, ``"Y"``).
+    """
+    import narwhals as nw
+
+    from .summary import _WEEK_SHIFT, _day_number
+
+    if period in ("D", "W"):
+        day = _day_number(time, implementation)
+        return day if period == "D" else (day + _WEEK_SHIFT) // 7 + 1
+    years = time.dt.year().cast(nw.Int64) - 1970
+    months = time.dt.month().cast(nw.Int64) - 1
+    if period == "M":
+        return years * 12 + months
+    if period == "Q":
+        return years * 4 + months // 3
+    return years
+
+
+def _number(expr: Any, fill: float) -> Any:
+    """A column as Float64, with nulls and NaNs replaced by ``fill``."""
+    import narwhals as nw
+
+    return expr.cast(nw.Float64).fill_nan(fill).fill_null(fill)
+
+
+def _and(a: Any, b: Any) -> Any:
+    """Conjunction of two row conditions, each an expression or a Python bool."""
+    if a is True or b is False:
+        return b
+    if b is True or a is False:
+        return a
+    return a & b
+
+
+def _indicator(condition: Any) -> Any:
+    """A 0.0 / 1.0 column from a row condition (an expression or a Python bool)."""
+    import narwhals as nw
+
+    if isinstance(condition, bool):
+        return nw.lit(1.0 if condition else 0.0, dtype=nw.Float64)
+    return nw.when(condition).then(nw.lit(1.0)).otherwise(nw.lit(0.0)).cast(nw.Float64)
+
+
+def _match_values(wanted: Any) -> list[Any]:
+    if isinstance(wanted, (str, bytes)) or not isinstance(wanted, Iterable):
+        return [wanted]
+    return list(wanted)
+
+
+_POST = ("new", "returning", "repeat")
+_PURCHASE = ("purchase", repr([]))  # the flag key of every purchase (no match=)
+
+
+@dataclass
+class _Use:
+    """Where a measure's value comes from in the engine queries of its table."""
+
+    index: int
+    flag: str  # 0/1 column: the row (or customer) counts for the measure
+    flag_total: str  # the same for the total over groups (differs for where="repeat")
+    value: str | None = None  # summed column (sum measures)
+    post: str | None = None  # new / returning / repeat, decided per customer and period
+
+
+class _EngineTable:
+    """The per-period (and group) aggregates of one table, computed in its engine.
+
+    The kept rows are projected once to internal columns: ``_p`` (the period ordinal),
+    ``_g`` (the ``by`` value), a 0/1 flag per filter of the measures, the summed values
+    and the distinct-counted columns. Sums and counts are one group-by per (period,
+    group). Each distinct-counted column is a group-by per (period, group, value), then
+    per (period, group); with ``by``, the (period, group, value) rows grouped again per
+    (period, value), then per period, give the distinct counts over all groups. The
+    queries run as one union; only the aggregates (one row per period and group) are
+    collected.
+    """
+
+    def __init__(
+        self,
+        frame: Any,
+        *,
+        name: str,
+        time_col: str,
+        period: str,
+        by: str | None,
+        cutoff: pd.Timestamp | None,
+    ) -> None:
+        import narwhals as nw
+
+        self.frame = frame
+        self.name = name
+        schema_ = frame.collect_schema()
+        self.columns = list(schema_.names())
+        self.by = by
+        time = nw.col(time_col)
+        if getattr(schema_[time_col], "time_zone", None):
+            # aware timestamps: their wall-clock time, as pandas' tz_localize(None)
+            time = time.dt.replace_time_zone(None)
+        keep = ~time.is_null()
+        if cutoff is not None:
+            keep = keep & (time <= nw.lit(cutoff.to_pydatetime()))
+        self.keep = keep
+        self.keys = ["_p", "_g"] if by is not None else ["_p"]
+        self.row: dict[str, Any] = {"_p": _period_ordinal(time, period, frame.implementation)}
+        if by is not None:
+            self.row["_g"] = nw.col(by)
+        self.flags: dict[Any, str] = {}  # (filter, match) -> 0/1 column
+        self.late: dict[str, Any] = {}  # flags that need the row-level windows
+        self.windows: set[str] = set()  # row-level new / returning / repeat
+        self.sums: list[_Use] = []
+        self.distinct: dict[str, list[_Use]] = {}  # column -> its measures
+        self.conditions: dict[str, Any] = {"all": True, "placed": True}
+        self.values: dict[str, Any] = {}
+        self.summed_columns: dict[str, str] = {}
+        self.customer_col = ""
+        self.order_col = ""
+
+    # ---- planning ------------------------------------------------------------------
+    def flag(self, key: Any, condition: Any) -> str:
+        """The 0/1 column of a row condition (one per distinct filter)."""
+        if key not in self.flags:
+            self.flags[key] = f"_f{len(self.flags)}"
+            self.row[self.flags[key]] = _indicator(condition)
+        return self.flags[key]
+
+    def match(self, m: Measure, caller: str) -> tuple[Any, str]:
+        """The row condition of ``m.match``, and a key that names it."""
+        import narwhals as nw
+
+        condition: Any = True
+        for col, wanted in (m.match or {}).items():
+            if col not in self.columns:
+                raise ColumnNotFoundError(
+                    f"{caller}: measure {m.name!r} filters on column {col!r}, not found in "
+                    f"`{self.name}`.\nAvailable columns: {self.columns}.\n"
+                    "Hint: fix the measure's match=."
+                )
+            condition = _and(condition, nw.col(col).is_in(_match_values(wanted)).fill_null(False))
+        key = repr(sorted((str(c), repr(_match_values(w))) for c, w in (m.match or {}).items()))
+        return condition, key
+
+    def use_distinct(self, col: str, use: _Use) -> None:
+        import narwhals as nw
+
+        if col not in self.distinct:
+            self.row[f"_x{len(self.distinct)}"] = nw.col(col)
+            self.distinct[col] = []
+        self.distinct[col].append(use)
+
+    def add_orders_rules(self, cols: _Columns) -> None:
+        """Row conditions and values of the orders: the library's purchase rules."""
+        import narwhals as nw
+
+        amount = _number(nw.col(cols.amount), 0.0)
+        refund = _number(nw.col(cols.refund), 0.0) if cols.refund else None
+        paid: Any = True
+        if cols.status:
+            status = nw.col(cols.status).cast(nw.String).fill_null("")
+            paid = status == schema.PAID
+            self.conditions["unpaid"] = status == schema.UNPAID
+            self.conditions["cancelled"] = status == schema.CANCELLED
+            self.conditions["paid_or_refunded"] = paid | (status == schema.REFUNDED)
+        else:
+            self.conditions.update(unpaid=False, cancelled=False, paid_or_refunded=True)
+        if refund is None:
+            self.conditions["purchase"] = paid
+        else:
+            # a row whose refund covers what was paid is not a purchase
+            self.conditions["purchase"] = _and(paid, ~((refund > 0) & (refund >= amount)))
+        zero, one = nw.lit(0.0, dtype=nw.Float64), nw.lit(1.0, dtype=nw.Float64)
+        self.values = {
+            "amount": amount,
+            "refund_amount": zero if refund is None else refund,
+            "net_amount": amount if refund is None else amount - refund,
+            "quantity": _number(nw.col(cols.quantity), 1.0) if cols.quantity else one,
+        }
+        self.customer_col, self.order_col = cols.customer, cols.order
+
+    def summed(self, of: str, col: str) -> str:
+        """The internal column of summed values (nulls and NaNs count as 0)."""
+        import narwhals as nw
+
+        if of not in self.summed_columns:
+            name = f"_s{len(self.summed_columns)}"
+            self.row[name] = self.values[of] if of in self.values else _number(nw.col(col), 0.0)
+            self.summed_columns[of] = name
+        return self.summed_columns[of]
+
+    def add_order_measure(self, i: int, m: Measure, cols: _Columns, caller: str) -> None:
+        match, match_key = self.match(m, caller)
+        post = m.where if m.where in _POST else None
+        where = "purchase" if post else m.where
+        col = None
+        if m.agg != "count":
+            assert m.of is not None
+            names = {"customer_id": cols.customer, "order_id": cols.order, "amount": cols.amount}
+            col = names.get(m.of, m.of)
+            if not (m.agg == "sum" and m.of in self.values) and col not in self.columns:
+                raise ColumnNotFoundError(
+                    f"{caller}: measure {m.name!r} aggregates column {col!r}, not found in "
+                    f"`orders`.\nAvailable columns: {self.columns}.\n"
+                    f"Hint: change the measure's of=, or add the column to the orders."
+                )
+        flag = self.flag((where, match_key), _and(self.conditions[where], match))
+        if m.agg == "nunique" and col == cols.customer and post:
+            # new / returning / repeat are properties of a (customer, period[, group]):
+            # decided on the per-customer rows of the distinct count
+            assert col is not None
+            self.use_distinct(col, _Use(i, flag, flag, post=post))
+            return
+        flag_total = flag
+        if post:
+            flag, flag_total = self.row_post(post, flag)
+        use = _Use(i, flag, flag_total)
+        if m.agg == "nunique":
+            assert col is not None
+            self.use_distinct(col, use)
+            return
+        if m.agg == "sum":
+            assert m.of is not None and col is not None
+            use.value = self.summed(m.of, col)
+        self.sums.append(use)
+
+    def add_event_measure(self, i: int, m: Measure, customer_col: str, caller: str) -> None:
+        if m.where not in ("all", "placed"):
+            raise InvalidDataError(
+                f"{caller}: events measure {m.name!r} uses where={m.where!r}; events support "
+                "where='all' with match= (e.g. match={'event_type': 'visit'})."
+            )
+        match, match_key = self.match(m, caller)
+        flag = self.flag(("all", match_key), match)
+        use = _Use(i, flag, flag)
+        if m.agg == "count":
+            self.sums.append(use)
+            return
+        assert m.of is not None
+        col = customer_col if m.of == "customer_id" else m.of
+        if col not in self.columns:
+            raise ColumnNotFoundError(
+                f"{caller}: measure {m.name!r} aggregates column {col!r}, not found in "
+                f"`events`.\nAvailable columns: {self.columns}.\n"
+                "Hint: change the measure's of=."
+            )
+        if m.agg == "sum":
+            use.value = self.summed(col, col)
+            self.sums.append(use)
+        else:
+            self.use_distinct(col, use)
+
+    def row_post(self, post: str, flag: str) -> tuple[str, str]:
+        """Row-level flags of new / returning / repeat purchases (grouped, total).
+
+        They come from windows over the customer: the period of their first purchase,
+        and their smallest and largest purchase order in the (period[, group]) and, with
+        ``by``, in the period.
+        """
+        import narwhals as nw
+
+        self.windows.add(post)
+        self.flag(_PURCHASE, self.conditions["purchase"])
+        is_flag, first = nw.col(flag) == 1, nw.col("_first")
+        if post == "repeat":
+            grouped = is_flag & (nw.col("_omin") != nw.col("_omax"))
+            total = is_flag & (nw.col("_omin_t") != nw.col("_omax_t")) if self.by else None
+        else:
+            is_new = nw.col("_p") == first
+            grouped, total = (is_flag & (is_new if post == "new" else ~is_new)), None
+        self.late[f"{flag}_{post}"] = _indicator(grouped)
+        if total is None:
+            return f"{flag}_{post}", f"{flag}_{post}"
+        self.late[f"{flag}_{post}_t"] = _indicator(total)
+        return f"{flag}_{post}", f"{flag}_{post}_t"
+
+    # ---- queries -------------------------------------------------------------------
+    def rows(self) -> Any:
+        """The kept rows, projected to the internal columns (lazy where the engine is)."""
+        import narwhals as nw
+
+        posts = self.windows | {u.post for uses in self.distinct.values() for u in uses}
+        purchase = self.conditions.get("purchase", True)
+        if posts & set(_POST):
+            self.flag(_PURCHASE, purchase)
+        if "repeat" in posts:
+            order = nw.col(self.order_col)
+            self.row["_ob"] = order if purchase is True else nw.when(purchase).then(order)
+        if self.windows:
+            self.row["_c"] = nw.col(self.customer_col)
+        return self.frame.filter(self.keep).select(
+            *(expr.alias(name) for name, expr in self.row.items())
+        )
+
+    def with_windows(self, frame: Any) -> Any:
+        """The rows with the row-level new / returning / repeat flags."""
+        import narwhals as nw
+
+        windows: dict[str, Any] = {}
+        if self.windows & {"new", "returning"}:
+            bought = nw.when(nw.col(self.flags[_PURCHASE]) == 1).then(nw.col("_p"))
+            windows["_first"] = bought.min().over("_c")
+        if "repeat" in self.windows:
+            windows["_omin"] = nw.col("_ob").min().over(*self.keys, "_c")
+            windows["_omax"] = nw.col("_ob").max().over(*self.keys, "_c")
+            if self.by is not None:
+                windows["_omin_t"] = nw.col("_ob").min().over("_p", "_c")
+                windows["_omax_t"] = nw.col("_ob").max().over("_p", "_c")
+        return frame.with_columns(**windows).with_columns(**self.late)
+
+    def run(self) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The aggregates, per (period[, group]) and, with ``by``, per period.
+
+        The first has ``_p`` [, ``_g``], ``_v{i}`` (and ``_t{i}``, sums of the flags
+        over all groups); the second ``_p`` and ``_t{i}``, the distinct counts over all
+        groups. The queries run as one union, collected once.
+        """
+        import narwhals as nw
+
+        rows = self.rows()
+        windowed = self.with_windows(rows) if self.windows else rows
+
+        def source(uses: list[_Use]) -> Any:  # the windows only where they are needed
+            late = any(u.flag in self.late or u.flag_total in self.late for u in uses)
+            return windowed if late else rows
+
+        parts = [self.sums_query(source(self.sums))]
+        total_columns = []
+        for k, uses in enumerate(self.distinct.values()):
+            parts += self.distinct_queries(source(uses), f"_x{k}", uses)
+            if self.by is not None:
+                total_columns += [f"_t{u.index}" for u in uses]
+        out = _collect(nw.concat(parts, how="diagonal") if len(parts) > 1 else parts[0])
+        if not total_columns:
+            return out, None
+        # the rows of the totals are those with their sums (never null)
+        total = out[total_columns].notna().any(axis=1).to_numpy()
+        return out.loc[~total].drop(columns=total_columns), out.loc[total, ["_p", *total_columns]]
+
+    def sums_query(self, rows: Any) -> Any:
+        """Sums and counts per (period[, group]); also every present key."""
+        import narwhals as nw
+
+        columns: dict[str, Any] = {}
+        for use in self.sums:
+            for prefix, flag in (("_v", use.flag), ("_t", use.flag_total)):
+                if prefix == "_t" and flag == use.flag:
+                    continue
+                f = nw.col(flag)
+                columns[f"{prefix}{use.index}"] = f * nw.col(use.value) if use.value else f
+        if columns:
+            rows = rows.with_columns(**columns)
+        query = rows.group_by(*self.keys).agg(
+            nw.len().alias("_n"), *(nw.col(c).sum() for c in columns)
+        )
+        return query
+
+    def distinct_queries(self, rows: Any, x: str, uses: list[_Use]) -> list[Any]:
+        """Distinct counts of column ``x`` per (period[, group]) and, with ``by``, per period.
+
+        Both come from one group-by per (period[, group], value), which the totals group
+        again per (period, value).
+        """
+        import narwhals as nw
+
+        posts = {u.post for u in uses} - {None}
+        flags = [u.flag for u in uses] + [u.flag_total for u in uses]
+        if posts:
+            flags.append(self.flags[_PURCHASE])
+        flags = list(dict.fromkeys(flags))
+        wanted = nw.col(flags[0]) == 1
+        for f in flags[1:]:
+            wanted = wanted | (nw.col(f) == 1)
+        again = [nw.col(f).max() for f in flags]
+        if "repeat" in posts:
+            again += [nw.col("_omin").min(), nw.col("_omax").max()]
+        aggs = [nw.col(f).max() for f in flags]
+        if "repeat" in posts:
+            aggs += [nw.col("_ob").min().alias("_omin"), nw.col("_ob").max().alias("_omax")]
+        per_value = rows.filter(wanted & ~nw.col(x).is_null()).group_by(*self.keys, x).agg(*aggs)
+        if posts & {"new", "returning"}:
+            # a customer is new in the period of their first purchase (shop-wide)
+            bought = nw.when(nw.col(self.flags[_PURCHASE]) == 1).then(nw.col("_p"))
+            per_value = per_value.with_columns(_first=bought.min().over(x))
+            again.append(nw.col("_first").min())
+        queries = [_distinct_counts(per_value, uses, self.keys, total=False)]
+        if self.by is not None:
+            per_period = per_value.group_by("_p", x).agg(*again)
+            queries.append(_distinct_counts(per_period, uses, ["_p"], total=True))
+        return queries
+
+
+def _distinct_counts(per_value: Any, uses: list[_Use], keys: list[str], *, total: bool) -> Any:
+    """Count the rows of a per-(key, value) table that each measure counts."""
+    import narwhals as nw
+
+    counts = {}
+    for u in uses:
+        condition = nw.col(u.flag_total if total else u.flag) == 1
+        if u.post == "new":
+            condition = condition & (nw.col("_p") == nw.col("_first"))
+        elif u.post == "returning":
+            condition = condition & (nw.col("_p") != nw.col("_first"))
+        elif u.post == "repeat":  # two or more distinct purchase orders
+            condition = condition & (nw.col("_omin") != nw.col("_omax"))
+        counts[f"{'_t' if total else '_v'}{u.index}"] = _indicator(condition)
+    return per_value.with_columns(**counts).group_by(*keys).agg(*(nw.col(c).sum() for c in counts))
+
+
+def _kpi_tree_in_engine(
+    frame: Any,
+    *,
+    tree: KpiTree,
+    period: str,
+    by: str | None,
+    events: Any,
+    as_of: Any,
+    roles: dict[str, str],
+    status_col: str | None,
+    refund_col: str | None,
+    quantity_col: str | None,
+    event_time_col: str,
+    caller: str,
+) -> KpiResult:
+    """:func:`kpi_tree` on a frame of another engine: aggregates computed in the engine."""
+    import narwhals as nw
+    import pandas as pd
+
+    schema_ = frame.collect_schema()
+    columns = list(schema_.names())
+    check_columns(columns, roles, caller=caller)
+    if by is not None:
+        check_columns(columns, {"by": by}, caller=caller)
+    time_col = roles["time_col"]
+    check_datetime_dtype(schema_[time_col], time_col, caller=caller)
+    cols = _Columns(
+        customer=roles["customer_col"],
+        time=time_col,
+        amount=roles["amount_col"],
+        order=roles["order_col"],
+        status=status_col if status_col in columns else None,
+        refund=refund_col if refund_col in columns else None,
+        quantity=quantity_col if quantity_col in columns else None,
+    )
+    measures = [n for n in tree.nodes if isinstance(n, Measure)]
+    ev = None
+    if events is not None and any(m.table == "events" for m in measures):
+        ev = _engine_frame(events, caller=caller)
+        if ev is None:
+            ev = nw.from_native(_to_pandas(events, caller=caller))
+        ev_schema = ev.collect_schema()
+        ev_columns = list(ev_schema.names())
+        check_columns(
+            ev_columns,
+            {"customer_col": cols.customer, "event_time_col": event_time_col},
+            caller=caller,
+            frame_name="events",
+        )
+        if by is not None:
+            check_columns(ev_columns, {"by": by}, caller=caller, frame_name="events")
+        check_datetime_dtype(
+            ev_schema[event_time_col], event_time_col, caller=caller, frame_name="events"
+        )
+    cutoff = None
+    if as_of is not None:
+        cutoff = pd.Timestamp(as_of)
+        if cutoff.tzinfo is not None:
+            cutoff = cutoff.tz_localize(None)
+    table = {
+        "orders": _EngineTable(
+            frame, name="orders", time_col=time_col, period=period, by=by, cutoff=cutoff
+        )
+    }
+    table["orders"].add_orders_rules(cols)
+    if ev is not None:
+        table["events"] = _EngineTable(
+            ev, name="events", time_col=event_time_col, period=period, by=by, cutoff=cutoff
+        )
+    for i, m in enumerate(measures):
+        if m.table == "events":
+            table["events"].add_event_measure(i, m, cols.customer, caller)
+        else:
+            table["orders"].add_order_measure(i, m, cols, caller)
+    grouped, totals = [], []
+    for t in table.values():
+        per_key, per_period = t.run()
+        grouped.append(per_key)
+        if per_period is not None:
+            totals.append(per_period)
+    return _engine_result(grouped, totals, tree, measures, period, by)
+
+
+def _engine_result(
+    grouped: list[pd.DataFrame],
+    totals: list[pd.DataFrame],
+    tree: KpiTree,
+    measures: list[Measure],
+    period: str,
+    by: str | None,
+) -> KpiResult:
+    """The KpiResult from the collected aggregates (see :meth:`_EngineTable.run`)."""
+    import pandas as pd
+
+    frame = pd.concat(grouped, ignore_index=True)
+    if by is not None:
+        g_codes, g_uniques = pd.factorize(frame["_g"], sort=True, use_na_sentinel=False)
+        frame = frame.drop(columns="_g")
+    else:
+        g_codes, g_uniques = np.zeros(len(frame), np.int64), None
+    frame["_p"] = frame["_p"].to_numpy(dtype="int64")
+    frame["_gc"] = g_codes
+    per_key = frame.groupby(["_p", "_gc"], sort=True).sum()
+
+    def column(table: pd.DataFrame, name: str) -> np.ndarray:
+        return table[name].to_numpy(dtype="float64") if name in table else np.zeros(len(table))
+
+    values = {m.name: column(per_key, f"_v{i}") for i, m in enumerate(measures)}
+    _evaluate_formulas(tree, values)
+    names = tree.names
+    periods = per_key.index.get_level_values("_p").to_numpy()
+    index: Any = pd.PeriodIndex.from_ordinals(periods, freq=period).rename("period")
+    if by is not None:
+        assert g_uniques is not None
+        groups = pd.Index(g_uniques).take(per_key.index.get_level_values("_gc").to_numpy())
+        index = pd.MultiIndex.from_arrays([index, groups], names=["period", by])
+    wide = pd.DataFrame({n: values[n] for n in names}, index=index)
+    if by is None:
+        return KpiResult(wide=wide, tree=tree, period=period, by=by, total=wide)
+    # over all groups: sums and counts add up; distinct counts come per period
+    per_period = per_key.groupby(level="_p", sort=True).sum()
+    if totals:
+        distinct = pd.concat(totals, ignore_index=True)
+        distinct["_p"] = distinct["_p"].to_numpy(dtype="int64")
+        distinct = distinct.groupby("_p").sum().reindex(per_period.index, fill_value=0.0)
+        per_period = per_period.drop(columns=list(distinct.columns), errors="ignore").join(distinct)
+    total_values = {
+        m.name: column(per_period, f"_t{i}" if f"_t{i}" in per_period else f"_v{i}")
+        for i, m in enumerate(measures)
+    }
+    _evaluate_formulas(tree, total_values)
+    total = pd.DataFrame(
+        {n: total_values[n] for n in names},
+        index=pd.PeriodIndex.from_ordinals(per_period.index.to_numpy(), freq=period).rename(
+            "period"
+        ),
+    )
+    return KpiResult(wide=wide, tree=tree, period=period, by=by, total=total)
 
 
 # ------------------------------------------------------------------------------------
