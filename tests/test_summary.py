@@ -344,3 +344,11 @@ def test_day_numbers_of_every_engine_match_the_calendar(engine: str) -> None:
 def test_day_numbers_on_spark_match_the_calendar(spark) -> None:
     got, want = _engine_days(spark.createDataFrame(_calendar_times()))
     np.testing.assert_array_equal(got, want)
+
+
+def test_polars_without_min_by_takes_the_window_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("polars")
+    orders = crm.datasets.load_sample()
+    expected = crm.customer_summary(orders, freq="W")
+    monkeypatch.setattr(crm.summary, "_polars_has_min_by", lambda: False)
+    pd.testing.assert_frame_equal(crm.customer_summary(orders, freq="W"), expected)

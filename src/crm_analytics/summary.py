@@ -285,7 +285,7 @@ def _per_customer(per_period: Any, aggs: list[tuple[str, str, str]]) -> Any:
     with a window over the customer.
     """
     implementation = per_period.implementation
-    if implementation is nw.Implementation.POLARS:
+    if implementation is nw.Implementation.POLARS and _polars_has_min_by():
         import polars as pl
 
         return nw.from_native(
@@ -330,6 +330,12 @@ def _per_customer(per_period: Any, aggs: list[tuple[str, str, str]]) -> Any:
         nw.len().alias("_n_periods"),
         nw.col("_first_value").sum(),
     )
+
+
+def _polars_has_min_by() -> bool:
+    import polars as pl
+
+    return hasattr(pl.Expr, "min_by")  # polars 1.37 and later
 
 
 def _integer_keys(
