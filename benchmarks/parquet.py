@@ -110,8 +110,13 @@ def main() -> None:
     )
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(folder), args.memory_limit],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=False,
     )  # fmt: skip
+    if out.returncode != 0:
+        # DuckDB's out-of-memory error, for one, ends the child's stderr
+        print(f"the summary failed (DuckDB memory_limit {args.memory_limit}):")
+        print("\n".join(out.stderr.strip().splitlines()[-3:]))
+        sys.exit(1)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     print(
         f"crm.customer_summary on DuckDB over Parquet: {result['seconds']:.1f} s, "
