@@ -311,7 +311,7 @@ def test_errors_match_pandas(
         engine, orders.assign(order_time=orders["order_time"].astype(str)), request
     )
     assert "pd.to_datetime" in message(text_times, InvalidDataError)
-    with pytest.raises(InvalidDataError, match="expected a DataFrame"):
+    with pytest.raises(InvalidDataError, match="must be a DataFrame"):
         kpi_tree([1, 2, 3])
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import check_columns, check_datetime_dtype, example_values
+from ._validation import as_frame, check_columns, check_datetime_dtype, example_values
 from .exceptions import InvalidDataError
 
 _NS_PER_DAY = 86_400 * 10**9
@@ -92,18 +92,6 @@ def column_roles(
 def day_number(ts: pd.Timestamp) -> int:
     """Days since 1970-01-01 of a naive timestamp (floor)."""
     return int((ts - pd.Timestamp(0)) // pd.Timedelta(days=1))
-
-
-def _as_frame(orders: Any, caller: str) -> Any:
-    import narwhals as nw
-
-    try:
-        return nw.from_native(orders)
-    except TypeError as exc:
-        raise InvalidDataError(
-            f"{caller}: `orders` must be a DataFrame (pandas, polars, DuckDB, ...), "
-            f"got {type(orders).__name__}."
-        ) from exc
 
 
 def purchase_orders(
@@ -309,7 +297,7 @@ def _engine_orders(
 ) -> Purchases:
     import narwhals as nw
 
-    frame = _as_frame(orders, caller)
+    frame = as_frame(orders, caller=caller)
     if frame.implementation is nw.Implementation.PYARROW:
         return purchase_orders(
             frame.to_pandas(),

@@ -102,6 +102,19 @@ def check_datetime_dtype(dtype: Any, col: str, *, caller: str, frame_name: str =
         )
 
 
+def as_frame(data: Any, *, caller: str, name: str = "orders") -> Any:
+    """``data`` as a narwhals DataFrame or LazyFrame, or a clear error naming the argument."""
+    import narwhals as nw
+
+    try:
+        return nw.from_native(data)
+    except TypeError as exc:
+        raise InvalidDataError(
+            f"{caller}: `{name}` must be a DataFrame (pandas, polars, DuckDB, ...), "
+            f"got {type(data).__name__}."
+        ) from exc
+
+
 def check_choice(value: Any, choices: Sequence[Any], *, name: str, caller: str) -> None:
     """Raise InvalidDataError when ``value`` is not one of ``choices``."""
     if value not in choices:

@@ -42,7 +42,13 @@ import scipy.sparse as sp
 
 from . import _mining, schema
 from ._mining import MiningMemoryError
-from ._validation import check_columns, check_datetime_dtype, example_values, warn_external
+from ._validation import (
+    as_frame,
+    check_columns,
+    check_datetime_dtype,
+    example_values,
+    warn_external,
+)
 from .exceptions import ColumnNotFoundError, DataQualityWarning, InvalidDataError
 
 __all__ = [
@@ -261,13 +267,7 @@ def _engine_rows(
     """
     import narwhals as nw
 
-    try:
-        frame = nw.from_native(orders)
-    except TypeError as exc:
-        raise InvalidDataError(
-            f"{caller}: `orders` must be a DataFrame (pandas, polars, DuckDB, ...), "
-            f"got {type(orders).__name__}."
-        ) from exc
+    frame = as_frame(orders, caller=caller, name="orders")
     if isinstance(frame, nw.DataFrame):
         frame = frame.lazy()
     dtypes = frame.collect_schema()

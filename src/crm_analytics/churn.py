@@ -37,7 +37,7 @@ from ._purchases import (
     purchase_orders,
     to_timestamp,
 )
-from ._validation import check_choice, check_columns
+from ._validation import as_frame, check_choice, check_columns
 from .exceptions import ColumnNotFoundError, InvalidDataError, NotFittedError
 
 __all__ = ["ChurnEvaluation", "ChurnModel", "churn_rate", "features", "label"]
@@ -363,13 +363,7 @@ def _rows_before(orders: Any, cutoff: pd.Timestamp, time_col: str, caller: str) 
         return orders.loc[(times < cutoff).to_numpy(dtype=bool)]
     import narwhals as nw
 
-    try:
-        frame = nw.from_native(orders)
-    except TypeError as exc:
-        raise InvalidDataError(
-            f"{caller}: `orders` must be a DataFrame (pandas, polars, DuckDB, ...), "
-            f"got {type(orders).__name__}."
-        ) from exc
+    frame = as_frame(orders, caller=caller, name="orders")
     schema_ = frame.collect_schema()
     check_columns(list(schema_.names()), {"time_col": time_col}, caller=caller)
     time = nw.col(time_col)

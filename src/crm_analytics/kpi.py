@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from . import schema
-from ._validation import check_choice, check_columns, check_datetime_dtype, nearest
+from ._validation import as_frame, check_choice, check_columns, check_datetime_dtype, nearest
 from .exceptions import ColumnNotFoundError, InvalidDataError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -818,7 +818,7 @@ def kpi_tree(
     )
     ev = None
     if events is not None and event_measures:
-        ev = _to_pandas(events, caller=caller)
+        ev = _to_pandas(events, caller=caller, name="events")
         check_columns(
             list(ev.columns),
             {"customer_col": customer_col, "event_time_col": event_time_col},
@@ -922,20 +922,14 @@ class _Columns:
     quantity: str | None
 
 
-def _to_pandas(frame: Any, *, caller: str) -> pd.DataFrame:
+def _to_pandas(frame: Any, *, caller: str, name: str = "orders") -> pd.DataFrame:
     import pandas as pd
 
     if isinstance(frame, pd.DataFrame):
         return frame
     import narwhals as nw
 
-    try:
-        native = nw.from_native(frame)
-    except TypeError as exc:
-        raise InvalidDataError(
-            f"{caller}: expected a DataFrame (pandas, polars, DuckDB, ...), "
-            f"got {type(frame).__name__}."
-        ) from exc
+    native = as_frame(frame, caller=caller, name=name)
     if isinstance(native, nw.LazyFrame):
         return native.collect().to_pandas()
     return native.to_pandas()
@@ -1199,7 +1193,7 @@ def _evaluate_formulas(tree: KpiTree, values: dict[str, np.ndarray]) -> None:
 # ------------------------------------------------------------------------------------
 # evaluation inside the engine (polars, DuckDB, Dask, PySpark, ...)
 # ------------------------------------------------------------------------------------
-def _engine_frame(data: Any, *, caller: str) -> Any:
+def _engine_frame(data: Any, *, caller: str, name: str = "orders") -> Any:
     """``data`` as a narwhals frame to aggregate in its engine, or None for pandas-like data.
 
     pandas, Modin, cuDF and pyarrow tables are evaluated with numpy, through pandas.
@@ -1210,13 +1204,7 @@ def _engine_frame(data: Any, *, caller: str) -> Any:
         return None
     import narwhals as nw
 
-    try:
-        frame = nw.from_native(data)
-    except TypeError as exc:
-        raise InvalidDataError(
-            f"{caller}: expected a DataFrame (pandas, polars, DuckDB, ...), "
-            f"got {type(data).__name__}."
-        ) from exc
+    frame = as_frame(data, caller=caller, name=name)
     impl = nw.Implementation
     if frame.implementation in (impl.PANDAS, impl.MODIN, impl.CUDF, impl.PYARROW):
         return None
@@ -1682,9 +1670,9 @@ def _kpi_tree_in_engine(
     measures = [n for n in tree.nodes if isinstance(n, Measure)]
     ev = None
     if events is not None and any(m.table == "events" for m in measures):
-        ev = _engine_frame(events, caller=caller)
+        ev = _engine_frame(events, caller=caller, name="events")
         if ev is None:
-            ev = nw.from_native(_to_pandas(events, caller=caller))
+            ev = nw.from_native(_to_pandas(events, caller=caller, name="events"))
         ev_schema = ev.collect_schema()
         ev_columns = list(ev_schema.names())
         check_columns(

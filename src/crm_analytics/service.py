@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from . import schema
-from ._validation import check_choice, check_columns, check_datetime_dtype, example_values
+from ._validation import as_frame, check_choice, check_columns, check_datetime_dtype, example_values
 from .exceptions import ColumnNotFoundError, InvalidDataError
 
 __all__ = [
@@ -231,13 +231,7 @@ def _to_pandas(frame: Any, name: str, caller: str) -> pd.DataFrame:
         return frame
     import narwhals as nw
 
-    try:
-        native = nw.from_native(frame)
-    except TypeError as exc:
-        raise InvalidDataError(
-            f"{caller}: `{name}` must be a DataFrame (pandas, polars, DuckDB, ...), "
-            f"got {type(frame).__name__}."
-        ) from exc
+    native = as_frame(frame, caller=caller, name=name)
     if isinstance(native, nw.LazyFrame):
         native = native.collect()
     return native.to_pandas()

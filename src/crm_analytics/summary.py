@@ -14,7 +14,7 @@ import narwhals as nw
 import pandas as pd
 
 from . import schema
-from ._validation import check_choice, check_columns, check_datetime_dtype
+from ._validation import as_frame, check_choice, check_columns, check_datetime_dtype
 from .exceptions import InvalidDataError
 
 __all__ = ["customer_summary"]
@@ -119,13 +119,7 @@ def customer_summary(
     """
     caller = "customer_summary"
     check_choice(freq, tuple(_PERIOD_DAYS), name="freq", caller=caller)
-    try:
-        frame = nw.from_native(orders)
-    except TypeError as exc:
-        raise InvalidDataError(
-            f"{caller}: `orders` must be a DataFrame (pandas, polars, DuckDB, ...), "
-            f"got {type(orders).__name__}."
-        ) from exc
+    frame = as_frame(orders, caller=caller, name="orders")
     if frame.implementation is nw.Implementation.PYARROW:
         # pyarrow has no ordered window functions: summarise it through pandas
         orders = frame.to_pandas()
