@@ -1,9 +1,23 @@
-"""Shared fixtures: a tiny hand-checked orders frame."""
+"""Shared fixtures: a tiny hand-checked orders frame, Groceries, a local Spark session."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+
+#: The Groceries baskets (../shared/data/groceries next to the repository).
+GROCERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "groceries"
+
+
+@pytest.fixture(scope="session")
+def groceries() -> pd.DataFrame:
+    """The Groceries baskets as order lines (skipped where the shared data is absent)."""
+    path = GROCERIES / "groceries_baskets.csv"
+    if not path.exists():
+        pytest.skip(f"Groceries data not found at {GROCERIES} (../shared/data/groceries)")
+    return pd.read_csv(path)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import warnings
 from itertools import combinations
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,9 +27,6 @@ from crm_analytics.basket import (
     sequential_rules,
 )
 from crm_analytics.exceptions import ColumnNotFoundError, DataQualityWarning, InvalidDataError
-
-GROCERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "groceries"
-GROCERIES_CSV = GROCERIES / "groceries_baskets.csv"
 
 
 def fs(*items) -> frozenset:
@@ -61,13 +57,6 @@ def shop() -> pd.DataFrame:
     return pd.DataFrame(
         rows, columns=["order_id", "product_id", "status", "amount", "refund_amount", "category"]
     )
-
-
-@pytest.fixture(scope="module")
-def groceries() -> pd.DataFrame:
-    if not GROCERIES_CSV.exists():
-        pytest.skip(f"Groceries data not found at {GROCERIES} (../shared/data/groceries)")
-    return pd.read_csv(GROCERIES_CSV)
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,9 +27,6 @@ from crm_analytics.basket import (
 )
 from crm_analytics.exceptions import ColumnNotFoundError, DataQualityWarning, InvalidDataError
 
-GROCERIES_CSV = (
-    Path(__file__).resolve().parents[2] / "shared" / "data" / "groceries" / "groceries_baskets.csv"
-)
 ENGINES = ["polars_lazy", "polars", "duckdb", "dask", "spark"]
 
 # on the sample (8,115 baskets, 60 products, 8 categories) a threshold of 90 baskets
@@ -130,11 +126,6 @@ def natives(orders: pd.DataFrame, request: pytest.FixtureRequest) -> dict[str, A
 @pytest.fixture(scope="module")
 def spark_orders(orders: pd.DataFrame, spark: Any) -> Any:
     return spark.createDataFrame(orders)
-
-
-@pytest.fixture(scope="module")
-def groceries() -> pd.DataFrame:
-    return pd.read_csv(GROCERIES_CSV)
 
 
 def test_calls_cover_the_threshold_cases(expected: dict[str, tuple[Any, list[str]]]) -> None:
