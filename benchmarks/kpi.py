@@ -5,7 +5,10 @@ new/returning, orders, items, revenue, unpaid/refund/repurchase side measures) p
 then per month and channel, and ``decompose`` on the result, on seeded synthetic orders
 (two years, 1,000,000 customers, 8% unpaid, 3% refunded, four channels). Prints medians.
 
-Run: ``python benchmarks/kpi.py [n_rows] [repeats] [--json PATH]``
+Run: ``python benchmarks/kpi.py [n_rows] [repeats] [--engines] [--json PATH]``
+
+``--engines`` also times the tree on a polars LazyFrame and a DuckDB table, where it is
+aggregated inside the engine, against collecting the rows to pandas first.
 
 There is no peer here (no library computes this tree), so the combined table of
 ``benchmarks/run.py`` shows these rows without a ratio.
@@ -56,12 +59,45 @@ def median_time(fn, repeats: int) -> float:
     return float(np.median(times))
 
 
-def measurements(n: int, t_month: float, t_by: float, t_dec: float) -> list[dict]:
-    """The timings as rows {benchmark, case, size, ours_s, peer, peer_s}; no peer."""
+def engine_cases(orders: pd.DataFrame, repeats: int) -> list[tuple[str, float, str, float]]:
+    """(case, seconds in the engine, peer, seconds collecting to pandas first) per engine."""
+    engines = {}
+    try:
+        import polars as pl
+
+        frame = pl.from_pandas(orders)
+        engines["polars LazyFrame"] = (frame.lazy(), lambda: frame.lazy().collect().to_pandas())
+    except ImportError:
+        pass
+    try:
+        import duckdb
+
+        con = duckdb.connect()
+        con.register("orders_df", orders)
+        con.execute("CREATE TABLE orders AS SELECT * FROM orders_df")
+        engines["DuckDB table"] = (con.table("orders"), lambda: con.table("orders").df())
+    except ImportError:
+        pass
+    rows = []
+    for name, (native, collect) in engines.items():
+        for label, kwargs in (("period='M'", {}), ("period='M', by='channel'", {"by": "channel"})):
+            ours = median_time(lambda: kpi_tree(native, **kwargs), repeats)  # noqa: B023
+            peer = median_time(lambda: kpi_tree(collect(), **kwargs), repeats)  # noqa: B023
+            case = f"kpi_tree({label}), {name}"
+            print(f"{case}: {ours:6.2f} s in the engine, {peer:6.2f} s collected first")
+            rows.append((case, ours, "rows collected to pandas first", peer))
+    return rows
+
+
+def measurements(
+    n: int, t_month: float, t_by: float, t_dec: float, engines: list | None = None
+) -> list[dict]:
+    """The timings as rows {benchmark, case, size, ours_s, peer, peer_s}."""
     cases = [
-        ("kpi_tree(period='M')", t_month),
-        ("kpi_tree(period='M', by='channel')", t_by),
-        ("decompose(by='channel')", t_dec),
+        ("kpi_tree(period='M')", t_month, None, None),
+        ("kpi_tree(period='M', by='channel')", t_by, None, None),
+        ("decompose(by='channel')", t_dec, None, None),
+        *(engines or []),
     ]
     return [
         {
@@ -69,10 +105,10 @@ def measurements(n: int, t_month: float, t_by: float, t_dec: float) -> list[dict
             "case": case,
             "size": f"{n:,} order lines",
             "ours_s": seconds,
-            "peer": None,
-            "peer_s": None,
+            "peer": peer,
+            "peer_s": peer_s,
         }
-        for case, seconds in cases
+        for case, seconds, peer, peer_s in cases
     ]
 
 
@@ -80,6 +116,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("n", nargs="?", type=int, default=5_000_000, help="order lines")
     parser.add_argument("repeats", nargs="?", type=int, default=3)
+    parser.add_argument("--engines", action="store_true", help="also polars and DuckDB input")
     parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
     args = parser.parse_args()
     n, repeats = args.n, args.repeats
@@ -95,9 +132,10 @@ def main() -> None:
         lambda: decompose(result, base="2024-10", current="2024-11", by="channel"), repeats
     )
     print(f"decompose(by='channel'):            {t_dec * 1000:6.1f} ms")
+    engines = engine_cases(orders, repeats) if args.engines else None
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(measurements(n, t_month, t_by, t_dec), fh, indent=1)
+            json.dump(measurements(n, t_month, t_by, t_dec, engines), fh, indent=1)
 
 
 if __name__ == "__main__":
