@@ -1,7 +1,7 @@
 """Orders in Parquet files larger than memory -> customer summary through DuckDB.
 
 Run: python benchmarks/parquet.py [--orders 100000000] [--customers 5000000]
-                                        [--dir /tmp/crm_parquet] [--memory-limit 2GB]
+                                        [--dir /tmp/crm_parquet] [--memory-limit 3GB]
                                         [--json PATH]
 
 Writes seeded orders as Parquet files (10 million rows each, skipped when already there),
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=100_000_000)
     parser.add_argument("--customers", type=int, default=5_000_000)
     parser.add_argument("--dir", default="/tmp/crm_parquet")
-    parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory_limit")
+    parser.add_argument("--memory-limit", default="3GB", help="DuckDB memory_limit")
     parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()

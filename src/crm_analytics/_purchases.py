@@ -181,7 +181,7 @@ def _money(values: pd.Series, col: str, caller: str) -> np.ndarray:
     return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
-def _naive_ns(values: pd.Series) -> np.ndarray:
+def naive_ns(values: pd.Series) -> np.ndarray:
     """Times as int64 nanoseconds of their wall clock (NaT -> int64 min)."""
     if getattr(values.dtype, "tz", None) is not None:
         values = values.dt.tz_localize(None)
@@ -214,7 +214,7 @@ def _pandas_orders(
     refund_col: str | None,
     per_order: bool,
 ) -> Purchases:
-    t = _naive_ns(orders[time_col])
+    t = naive_ns(orders[time_col])
     valid = t != _NAT
     if before is not None:
         valid &= t < before.value
@@ -280,6 +280,147 @@ def _pandas_orders(
     return Purchases(frame, index, groups, as_of_ts, day_number(as_of_ts))
 
 
+@dataclass(frozen=True)
+class EnginePurchases:
+    """Purchase rows of an engine frame, still lazy in the engine.
+
+    Attributes
+    ----------
+    rows : narwhals.LazyFrame
+        One row per purchase order (or line, with ``per_order=False``): ``_cust``
+        (never null), ``_time`` (naive datetime), ``_day`` (Int64 days since 1970),
+        ``_net`` (Float64) and, with ``by``, ``_group`` and ``_gkey`` (the group as
+        text with nulls spelled out, a join key that matches null groups).
+    implementation : narwhals.Implementation
+        The engine.
+    as_of : pandas.Timestamp
+        Observation time (naive); later purchases are dropped.
+    as_of_day : int
+        Day number of ``as_of``.
+    """
+
+    rows: Any
+    implementation: Any
+    as_of: pd.Timestamp
+    as_of_day: int
+
+    @property
+    def unit(self) -> list[str]:
+        """Group-by keys of one customer (in one group, with ``by``)."""
+        names = self.rows.collect_schema().names()
+        return ["_cust", "_group", "_gkey"] if "_group" in names else ["_cust"]
+
+    @property
+    def join_keys(self) -> list[str]:
+        """Join keys of one customer (in one group): no nulls on either side."""
+        return ["_cust", "_gkey"] if "_gkey" in self.rows.collect_schema().names() else ["_cust"]
+
+    def period(self, period: str | None, time: str = "_time") -> Any:
+        """Period ordinal expression of a time column (0 without a period)."""
+        import narwhals as nw
+
+        if period is None:
+            return nw.lit(0, dtype=nw.Int64)
+        return period_ordinal(nw.col(time), period, self.implementation)
+
+
+# a text that no group value spells, standing for the null group in join keys
+_NULL_GROUP = "\x00null"
+
+
+def engine_purchases(
+    orders: Any,
+    *,
+    caller: str,
+    as_of: Any = None,
+    before: pd.Timestamp | None = None,
+    by: str | None = None,
+    customer_col: str = schema.CUSTOMER_ID,
+    time_col: str = schema.ORDER_TIME,
+    order_col: str = schema.ORDER_ID,
+    amount_col: str = schema.AMOUNT,
+    status_col: str | None = schema.STATUS,
+    refund_col: str | None = schema.REFUND_AMOUNT,
+    per_order: bool = True,
+) -> EnginePurchases | None:
+    """The purchase rows of an engine frame as a lazy frame, or None for pandas-like data.
+
+    The same purchases as :func:`purchase_orders`: status ``paid``, not fully refunded,
+    at or before ``as_of``, with a customer (and, with ``per_order``, an order id). With
+    ``per_order`` the lines of an order become one row (earliest time, net sum) inside
+    the engine. Only the latest order time is computed here (when ``as_of`` is None).
+    pandas, Modin, cuDF and pyarrow data give None: :func:`purchase_orders` reduces them
+    with numpy.
+    """
+    import narwhals as nw
+
+    if isinstance(orders, pd.DataFrame):
+        return None
+    frame = as_frame(orders, caller=caller)
+    impl = nw.Implementation
+    if frame.implementation in (impl.PANDAS, impl.MODIN, impl.CUDF, impl.PYARROW):
+        return None
+    if isinstance(frame, nw.DataFrame):
+        frame = frame.lazy()
+    schema_ = frame.collect_schema()
+    columns = [str(c) for c in schema_.names()]
+    _check_roles(columns, customer_col, time_col, order_col, amount_col, by, caller)
+    check_datetime_dtype(schema_[time_col], time_col, caller=caller)
+    time = nw.col(time_col)
+    if getattr(schema_[time_col], "time_zone", None):
+        time = time.dt.replace_time_zone(None)
+    if before is not None:
+        frame = frame.filter(time < nw.lit(before.to_pydatetime()))
+    latest_ns = None
+    if as_of is None:
+        latest_value = frame.select(time.max().alias("t")).collect().item(0, 0)
+        latest_ns = None if latest_value is None else pd.Timestamp(latest_value).value
+    as_of_ts = _resolve_as_of(as_of, latest_ns, caller, time_col)
+    amount = nw.col(amount_col).cast(nw.Float64).fill_null(0.0)
+    is_purchase = (time <= nw.lit(as_of_ts.to_pydatetime())) & ~nw.col(customer_col).is_null()
+    net = amount
+    if refund_col is not None and refund_col in columns:
+        refund = nw.col(refund_col).cast(nw.Float64).fill_null(0.0)
+        is_purchase = is_purchase & ~((refund > 0) & (refund >= amount))
+        net = amount - refund
+    if status_col is not None and status_col in columns:
+        is_purchase = is_purchase & (nw.col(status_col).cast(nw.String) == schema.PURCHASE_STATUS)
+    keys = [nw.col(customer_col).alias("_cust")]
+    names = ["_cust"]
+    if by is not None:
+        keys += [
+            nw.col(by).alias("_group"),
+            nw.col(by).cast(nw.String).fill_null(_NULL_GROUP).alias("_gkey"),
+        ]
+        names += ["_group", "_gkey"]
+    rows = frame.filter(is_purchase)
+    if per_order:
+        rows = (
+            rows.filter(~nw.col(order_col).is_null())
+            .select(
+                *keys, nw.col(order_col).alias("_order"), time.alias("_time"), net.alias("_net")
+            )
+            .group_by(*names, "_order")
+            .agg(nw.col("_time").min(), nw.col("_net").sum())
+            .drop("_order")
+        )
+    else:
+        rows = rows.select(*keys, time.alias("_time"), net.alias("_net"))
+    from .summary import _day_number
+
+    rows = rows.with_columns(_day_number(nw.col("_time"), frame.implementation).alias("_day"))
+    return EnginePurchases(rows, frame.implementation, as_of_ts, day_number(as_of_ts))
+
+
+def collect(frame: Any) -> pd.DataFrame:
+    """Collect a (small, aggregated) narwhals frame as pandas."""
+    import narwhals as nw
+
+    if isinstance(frame, nw.LazyFrame):
+        frame = frame.collect()
+    return frame.to_pandas()
+
+
 def _engine_orders(
     orders: Any,
     *,
@@ -295,81 +436,37 @@ def _engine_orders(
     refund_col: str | None,
     per_order: bool,
 ) -> Purchases:
-    import narwhals as nw
-
-    frame = as_frame(orders, caller=caller)
-    if frame.implementation is nw.Implementation.PYARROW:
+    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    ep = engine_purchases(
+        orders, caller=caller, as_of=as_of, before=before, by=by, per_order=per_order, **cols
+    )
+    if ep is None:  # pandas-like data that is not a pandas DataFrame
         return purchase_orders(
-            frame.to_pandas(),
+            as_frame(orders, caller=caller).to_pandas(),
             caller=caller,
             as_of=as_of,
             before=before,
             by=by,
-            customer_col=customer_col,
-            time_col=time_col,
-            order_col=order_col,
-            amount_col=amount_col,
-            status_col=status_col,
-            refund_col=refund_col,
             per_order=per_order,
+            **cols,
         )
-    schema_ = frame.collect_schema()
-    columns = [str(c) for c in schema_.names()]
-    _check_roles(columns, customer_col, time_col, order_col, amount_col, by, caller)
-    check_datetime_dtype(schema_[time_col], time_col, caller=caller)
-    time = nw.col(time_col)
-    if getattr(schema_[time_col], "time_zone", None):
-        time = time.dt.replace_time_zone(None)
-    if before is not None:
-        frame = frame.filter(time < nw.lit(before.to_pydatetime()))
-    latest = frame.select(time.max().alias("t"))
-    if isinstance(latest, nw.LazyFrame):
-        latest = latest.collect()
-    latest_value = latest.item(0, 0)
-    latest_ns = None if latest_value is None else pd.Timestamp(latest_value).value
-    as_of_ts = _resolve_as_of(as_of, latest_ns, caller, time_col)
-    amount = nw.col(amount_col).cast(nw.Float64).fill_null(0.0)
-    is_purchase = time <= nw.lit(as_of_ts.to_pydatetime())
-    net = amount
-    if refund_col is not None and refund_col in columns:
-        refund = nw.col(refund_col).cast(nw.Float64).fill_null(0.0)
-        is_purchase = is_purchase & ~((refund > 0) & (refund >= amount))
-        net = amount - refund
-    if status_col is not None and status_col in columns:
-        is_purchase = is_purchase & (nw.col(status_col).cast(nw.String) == schema.PURCHASE_STATUS)
-    keys = [nw.col(customer_col).alias("_cust"), nw.col(order_col).alias("_order")]
-    names = ["_cust", "_order"]
-    if by is not None:
-        keys.append(nw.col(by).alias("_group"))
-        names.append("_group")
-    reduced = (
-        frame.filter(is_purchase)
-        .select(*keys, time.alias("_time"), net.alias("_net"))
-        .group_by(*names)
-        .agg(nw.col("_time").min(), nw.col("_net").sum())
-    )
-    if isinstance(reduced, nw.LazyFrame):
-        reduced = reduced.collect()
-    native = reduced.to_pandas()
+    native = collect(ep.rows.select("_cust", *(["_group"] if by else []), "_time", "_net"))
     cust, cust_keys = pd.factorize(native["_cust"].to_numpy(), use_na_sentinel=True)
-    keep = cust >= 0
-    t = _naive_ns(native["_time"])[keep]
+    t = naive_ns(native["_time"])
     out = pd.DataFrame(
         {
-            "cust": cust[keep].astype("int64"),
+            "cust": cust.astype("int64"),
             "time": t,
             "day": t // _NS_PER_DAY,
-            "net": native["_net"].to_numpy(dtype="float64")[keep],
+            "net": native["_net"].to_numpy(dtype="float64"),
         }
     )
     groups = None
     if by is not None:
-        group, group_keys = pd.factorize(native["_group"].to_numpy()[keep], use_na_sentinel=False)
+        group, group_keys = pd.factorize(native["_group"].to_numpy(), use_na_sentinel=False)
         out["group"] = group.astype("int64")
         groups = pd.Index(group_keys, name=by)
-    return Purchases(
-        out, pd.Index(cust_keys, name=customer_col), groups, as_of_ts, day_number(as_of_ts)
-    )
+    return Purchases(out, pd.Index(cust_keys, name=customer_col), groups, ep.as_of, ep.as_of_day)
 
 
 # --------------------------------------------------------------------------- periods
@@ -405,3 +502,25 @@ def period_index(codes: np.ndarray, period: str, name: str) -> pd.PeriodIndex:
     """PeriodIndex from period ordinals."""
     freq = {"D": "D", "W": "W", "M": "M", "Q": "Q", "Y": "Y"}[period]
     return pd.PeriodIndex.from_ordinals(np.asarray(codes, dtype="int64"), freq=freq).rename(name)
+
+
+def period_ordinal(time: Any, period: str, implementation: Any) -> Any:
+    """:func:`period_codes` of a naive datetime expression, inside its engine (Int64).
+
+    Days since 1970 (``"D"``), Monday-to-Sunday weeks (``"W"``, pandas' W-SUN), and
+    months, quarters or years since 1970 (``"M"``, ``"Q"``, ``"Y"``).
+    """
+    import narwhals as nw
+
+    from .summary import _WEEK_SHIFT, _day_number
+
+    if period in ("D", "W"):
+        day = _day_number(time, implementation)
+        return day if period == "D" else (day + _WEEK_SHIFT) // 7 + 1
+    years = time.dt.year().cast(nw.Int64) - 1970
+    months = time.dt.month().cast(nw.Int64) - 1
+    if period == "M":
+        return years * 12 + months
+    if period == "Q":
+        return years * 4 + months // 3
+    return years

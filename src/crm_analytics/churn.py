@@ -28,9 +28,12 @@ import pandas as pd
 
 from . import schema
 from ._purchases import (
+    EnginePurchases,
     Purchases,
+    collect,
     column_roles,
     day_number,
+    engine_purchases,
     period_codes,
     period_index,
     period_start_day,
@@ -75,6 +78,30 @@ def _gaps(cust: np.ndarray, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     same = np.zeros(len(cust), dtype=bool)
     same[1:] = cust[1:] == cust[:-1]
     return cust[same], np.diff(day, prepend=0)[same]
+
+
+def _last_days_engine(ep: EnginePurchases, period: str) -> tuple[np.ndarray, ...]:
+    """:func:`churn_rate`'s purchase days, reduced inside the engine.
+
+    A customer's purchase days within one period start their active spells at the same
+    period boundary, and the latest of them keeps them active longest, so only the last
+    purchase day of each (customer, period) matters. Returns the customer codes and
+    those days sorted by customer then day, and each customer's first purchase day.
+    """
+    import narwhals as nw
+
+    per = collect(
+        ep.rows.with_columns(ep.period(period).alias("_p"))
+        .group_by("_cust", "_p")
+        .agg(nw.col("_day").max().alias("_last"), nw.col("_day").min().alias("_first"))
+    )
+    cust, keys = pd.factorize(per["_cust"].to_numpy())
+    cust = cust.astype("int64")
+    day = per["_last"].to_numpy(dtype="int64")
+    order = np.lexsort((day, cust))
+    first_day = np.full(len(keys), _INT_MAX, dtype="int64")
+    np.minimum.at(first_day, cust, per["_first"].to_numpy(dtype="int64"))
+    return cust[order], day[order], first_day
 
 
 # --------------------------------------------------------------------------- labels
@@ -296,8 +323,16 @@ def churn_rate(
             f"{inactive_days!r}. Hint: inactive_days=180."
         )
     cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
-    cust, day = _purchase_days(p)
+    ep = engine_purchases(orders, caller=caller, as_of=as_of, per_order=False, **cols)
+    if ep is None:
+        p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
+        cust, day = _purchase_days(p)
+        first_day = np.full(len(p.keys), _INT_MAX, dtype="int64")
+        np.minimum.at(first_day, cust, day)
+        as_of_day = p.as_of_day
+    else:
+        cust, day, first_day = _last_days_engine(ep, period)
+        as_of_day = ep.as_of_day
     columns = ["active_start", "new", "reactivated", "lost", "active_end"]
     if len(day) == 0:
         empty = pd.DataFrame({c: np.zeros(0, "int64") for c in columns})
@@ -306,15 +341,13 @@ def churn_rate(
         return empty
     first = int(period_codes(np.array([day.min()]), period)[0])
     # complete periods: their last day is on or before as_of
-    last = int(period_codes(np.array([p.as_of_day + 1]), period)[0]) - 1
+    last = int(period_codes(np.array([as_of_day + 1]), period)[0]) - 1
     n_periods = max(last - first + 1, 0)
     bounds = period_start_day(np.arange(first, first + n_periods + 1), period)
     # a purchase on day d keeps the customer active at boundaries b in [d + 1, d + D + 1]
     # (the state at the end of day b - 1): indices [lo, hi) of `bounds`
     lo = np.searchsorted(bounds, day, side="right")
     hi = np.searchsorted(bounds, day + inactive_days + 1, side="right")
-    first_day = np.full(len(p.keys), _INT_MAX, dtype="int64")
-    np.minimum.at(first_day, cust, day)
     keep = hi > lo
     c, lo, hi = cust[keep], lo[keep], hi[keep]
     # merge each customer's overlapping or touching intervals (hi never decreases)

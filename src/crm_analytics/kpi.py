@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from . import schema
+from ._purchases import period_ordinal
 from ._validation import as_frame, check_choice, check_columns, check_datetime_dtype, nearest
 from .exceptions import ColumnNotFoundError, InvalidDataError
 
@@ -1222,28 +1223,6 @@ def _collect(frame: Any) -> pd.DataFrame:
     return frame.to_pandas()
 
 
-def _period_ordinal(time: Any, period: str, implementation: Any) -> Any:
-    """pandas Period ordinal of a naive datetime expression, as an Int64 expression.
-
-    Days since 1970 (``"D"``), Monday-to-Sunday weeks (``"W"``, pandas' W-SUN), and
-    months, quarters or years since 1970 (``"M"``, ``"Q"``, ``"Y"``).
-    """
-    import narwhals as nw
-
-    from .summary import _WEEK_SHIFT, _day_number
-
-    if period in ("D", "W"):
-        day = _day_number(time, implementation)
-        return day if period == "D" else (day + _WEEK_SHIFT) // 7 + 1
-    years = time.dt.year().cast(nw.Int64) - 1970
-    months = time.dt.month().cast(nw.Int64) - 1
-    if period == "M":
-        return years * 12 + months
-    if period == "Q":
-        return years * 4 + months // 3
-    return years
-
-
 def _number(expr: Any, fill: float) -> Any:
     """A column as Float64, with nulls and NaNs replaced by ``fill``."""
     import narwhals as nw
@@ -1329,7 +1308,7 @@ class _EngineTable:
             keep = keep & (time <= nw.lit(cutoff.to_pydatetime()))
         self.keep = keep
         self.keys = ["_p", "_g"] if by is not None else ["_p"]
-        self.row: dict[str, Any] = {"_p": _period_ordinal(time, period, frame.implementation)}
+        self.row: dict[str, Any] = {"_p": period_ordinal(time, period, frame.implementation)}
         if by is not None:
             self.row["_g"] = nw.col(by)
         self.flags: dict[Any, str] = {}  # (filter, match) -> 0/1 column

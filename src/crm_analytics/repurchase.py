@@ -30,8 +30,12 @@ import pandas as pd
 
 from . import schema
 from ._purchases import (
+    EnginePurchases,
     Purchases,
+    collect,
     column_roles,
+    engine_purchases,
+    naive_ns,
     period_codes,
     period_index,
     purchase_orders,
@@ -231,8 +235,79 @@ def repurchase_rate(
     if definition == "first_time":
         window_days = _check_days(window_days, "window_days", caller)
     cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = _purchases(orders, caller, as_of, by, cols, per_order=definition != "returning")
+    per_order = definition != "returning"
+    ep = engine_purchases(orders, caller=caller, as_of=as_of, by=by, per_order=per_order, **cols)
+    if ep is None:
+        p = _purchases(orders, caller, as_of, by, cols, per_order=per_order)
+        cells = _rate_cells(p, period, definition, merge_same_day, window_days)
+        as_of_ts = p.as_of
+    else:
+        cells = _rate_cells_engine(ep, period, definition, merge_same_day, window_days, by)
+        as_of_ts = ep.as_of
+    num, den, total = cells.num, cells.den, cells.total
+    first, last, n_windows = cells.first, cells.last, cells.last - cells.first + 1
+    n_groups = len(cells.groups) if cells.groups is not None else 1
+    names = _RATE_COLUMNS[definition]
+    num = np.rint(num).astype("int64")
+    den = np.rint(den).astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(den > 0, num / np.maximum(den, 1), np.nan)
+    data: dict[str, np.ndarray] = {names[0]: den.ravel(), names[1]: num.ravel()}
+    if total is not None:
+        data = {"first_time_buyers": np.rint(total).astype("int64").ravel(), **data}
+    data["repurchase_rate"] = rate.ravel()
+    out = pd.DataFrame(data)
+
+    if period is not None:
+        periods = period_index(np.arange(first, last + 1), period, "period")
+    else:
+        start = (
+            pd.Timestamp(cells.start_day * _NS_PER_DAY) if cells.start_day is not None else as_of_ts
+        )
+        periods = pd.Index([f"{start:%Y-%m-%d}/{as_of_ts:%Y-%m-%d}"], name="period")
+    if cells.groups is None:
+        out.index = periods
+        return out
+    order = _sorted_groups(cells.groups)
+    groups = cells.groups[order]
+    out = out.iloc[(np.arange(n_windows)[:, None] * n_groups + order[None, :]).ravel()]
+    if period is None:
+        out.index = groups
+    else:
+        out.index = pd.MultiIndex.from_product([periods, groups])
+    return out
+
+
+_NS_PER_DAY = 86_400 * 10**9
+
+# (denominator, numerator) column names of each definition
+_RATE_COLUMNS = {
+    "customers": ("buyers", "repeat_buyers"),
+    "orders": ("orders", "repeat_orders"),
+    "returning": ("previous_buyers", "returning_buyers"),
+    "first_time": ("observed_buyers", "repeat_buyers"),
+}
+
+
+@dataclass(frozen=True)
+class _RateCells:
+    """Counts per (window, group) of :func:`repurchase_rate`, windows ``first..last``."""
+
+    num: np.ndarray
+    den: np.ndarray
+    total: np.ndarray | None  # first-time buyers ("first_time" only)
+    first: int
+    last: int
+    groups: pd.Index | None
+    start_day: int | None  # first purchase day (labels the single window)
+
+
+def _rate_cells(
+    p: Purchases, period: str | None, definition: str, merge_same_day: bool, window_days: int
+) -> _RateCells:
+    """:func:`repurchase_rate`'s counts from purchase rows, with numpy."""
     f = p.frame
+    total = None
     n_groups = len(p.groups) if p.groups is not None else 1
     group = f["group"].to_numpy() if p.groups is not None else np.zeros(len(f), dtype="int64")
     unit = f["cust"].to_numpy() * n_groups + group
@@ -270,12 +345,10 @@ def repurchase_rate(
         counts = np.bincount(codes_)
         uw, ug = uniq % n_windows, (uniq // n_windows) % n_groups
         num, den = cells(uw, ug, counts >= 2), cells(uw, ug)
-        names = ("buyers", "repeat_buyers")
     elif definition == "orders":
         first_time = _group_min(time, unit, n_units)
         repeat = time > first_time[unit]
         num, den = cells(w, group, repeat), cells(w, group)
-        names = ("orders", "repeat_orders")
     elif definition == "returning":
         key = np.unique(unit * n_windows + w)
         uw, ug = key % n_windows, (key // n_windows) % n_groups
@@ -283,7 +356,6 @@ def repurchase_rate(
         back = np.isin(key[has_next] + 1, key)
         num = cells(uw[has_next] + 1, ug[has_next], back)
         den = cells(uw[has_next] + 1, ug[has_next])
-        names = ("previous_buyers", "returning_buyers")
     else:  # first_time
         first_time = _group_min(time, unit, n_units)
         first_day = first_time // (86_400 * 10**9)
@@ -301,34 +373,170 @@ def repurchase_rate(
         ug = ids % n_groups
         total = cells(first_codes, ug)
         num, den = cells(first_codes, ug, repeat), cells(first_codes, ug, observed)
-        names = ("observed_buyers", "repeat_buyers")
 
-    num = np.rint(num).astype("int64")
-    den = np.rint(den).astype("int64")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(den > 0, num / np.maximum(den, 1), np.nan)
-    data: dict[str, np.ndarray] = {names[0]: den.ravel(), names[1]: num.ravel()}
-    if definition == "first_time":
-        data = {"first_time_buyers": np.rint(total).astype("int64").ravel(), **data}
-    data["repurchase_rate"] = rate.ravel()
-    out = pd.DataFrame(data)
+    return _RateCells(
+        num,
+        den,
+        total,
+        first,
+        last,
+        p.groups,
+        int(day.min()) if len(day) else None,
+    )
 
-    if period is not None:
-        periods = period_index(np.arange(first, last + 1), period, "period")
+
+def _rate_cells_engine(
+    ep: EnginePurchases,
+    period: str | None,
+    definition: str,
+    merge_same_day: bool,
+    window_days: int,
+    by: str | None,
+) -> _RateCells:
+    """:func:`repurchase_rate`'s counts inside the engine: only per-window rows come back.
+
+    Every definition reduces to group-bys over (customer, group, window) and one join
+    per customer (group), so nothing per order is collected.
+    """
+    import narwhals as nw
+
+    unit, join = ep.unit, ep.join_keys
+    grp = ["_group"] if by is not None else []
+    rows = ep.rows
+    if merge_same_day and definition in ("customers", "orders"):
+        # a day's earliest order stands for the day
+        rows = rows.group_by(*unit, "_day").agg(nw.col("_time").min())
+    window = ep.period(period).alias("_w")
+    count = nw.len().alias("den")
+    tables: list[pd.DataFrame]
+    own_first = None
+    if definition == "customers":
+        per = (
+            rows.with_columns(window)
+            .group_by(*unit, "_w")
+            .agg(nw.len().alias("_n"), nw.col("_day").min().alias("_dmin"))
+        )
+        tables = [
+            collect(
+                per.with_columns((nw.col("_n") >= 2).cast(nw.Int64).alias("num"))
+                .group_by("_w", *grp)
+                .agg(count, nw.col("num").sum(), nw.col("_dmin").min())
+            )
+        ]
+    elif definition == "orders":
+        key = "_day" if merge_same_day else "_time"
+        firsts = rows.group_by(*unit).agg(nw.col(key).min().alias("_first")).select(*join, "_first")
+        tables = [
+            collect(
+                rows.join(firsts, on=join)
+                .with_columns(window, (nw.col(key) > nw.col("_first")).cast(nw.Int64).alias("_r"))
+                .group_by("_w", *grp)
+                .agg(count, nw.col("_r").sum().alias("num"), nw.col("_day").min().alias("_dmin"))
+            )
+        ]
+    elif definition == "returning":
+        # buyers of window w, and those of them who also bought in w + 1: each (customer,
+        # window) row stands for the pairs (w, w + 1) and (w - 1, w); a pair seen twice
+        # is a return
+        seen = rows.select(*unit, window).unique()
+        pairs = nw.concat(
+            [
+                seen.with_columns(nw.col("_w").alias("_j")),
+                seen.with_columns((nw.col("_w") - 1).alias("_j")),
+            ],
+            how="vertical",
+        )
+        both = (
+            pairs.group_by(*unit, "_j")
+            .agg(nw.len().alias("_n"))
+            .filter(nw.col("_n") == 2)
+            .group_by("_j", *grp)
+            .agg(nw.len().alias("num"))
+        )
+        buyers = collect(seen.group_by("_w", *grp).agg(count))
+        returned = collect(both).rename(columns={"_j": "_w"})
+        own_first = int(buyers["_w"].min()) if len(buyers) else None
+        # a window's counts go to the next window's row
+        tables = [
+            buyers.assign(_w=buyers["_w"] + 1, num=0),
+            returned.assign(_w=returned["_w"] + 1, den=0),
+            buyers.assign(den=0, num=0),  # every group, also one never followed
+        ]
+    else:  # first_time
+        units = _first_and_second(ep, rows, merge_same_day)
+        observed = nw.col("_d0") + window_days <= ep.as_of_day
+        repeat = observed & ((nw.col("_d2") - nw.col("_d0")) <= window_days).fill_null(False)
+        tables = [
+            collect(
+                units.with_columns(
+                    ep.period(period, "_first").alias("_w"),
+                    observed.cast(nw.Int64).alias("den"),
+                    repeat.cast(nw.Int64).alias("num"),
+                )
+                .group_by("_w", *grp)
+                .agg(
+                    nw.len().alias("total"),
+                    nw.col("den").sum(),
+                    nw.col("num").sum(),
+                    nw.col("_d0").min().alias("_dmin"),
+                )
+            )
+        ]
+    cells = pd.concat(tables, ignore_index=True)
+    last = int(period_codes(np.array([ep.as_of_day]), period)[0]) if period is not None else 0
+    w = cells["_w"].to_numpy(dtype="int64")
+    if definition == "returning":
+        first = last if own_first is None else min(own_first, last)
     else:
-        start = pd.Timestamp(int(day.min()) * 86_400 * 10**9) if len(day) else p.as_of
-        periods = pd.Index([f"{start:%Y-%m-%d}/{p.as_of:%Y-%m-%d}"], name="period")
-    if p.groups is None:
-        out.index = periods
-        return out
-    order = _sorted_groups(p.groups)
-    groups = p.groups[order]
-    out = out.iloc[(np.arange(n_windows)[:, None] * n_groups + order[None, :]).ravel()]
-    if period is None:
-        out.index = groups
+        first = min(int(w.min()), last) if len(w) else last
+    inside = w <= last  # the last window's buyers have no next window
+    cells, w = cells[inside], w[inside] - first
+    groups = None
+    if by is not None:
+        group, uniq = pd.factorize(cells["_group"].to_numpy(), use_na_sentinel=False)
+        groups = pd.Index(uniq, name=by)
+        n_groups = max(len(groups), 1)
     else:
-        out.index = pd.MultiIndex.from_product([periods, groups])
-    return out
+        group, n_groups = np.zeros(len(cells), dtype="int64"), 1
+    size = (last - first + 1) * n_groups
+    flat = w * n_groups + group
+
+    def grid(column: str) -> np.ndarray:
+        weights = cells[column].to_numpy(dtype="float64", na_value=0.0)
+        return np.bincount(flat, weights=weights, minlength=size).reshape(-1, n_groups)
+
+    start = cells["_dmin"].min() if "_dmin" in cells and len(cells) else None
+    return _RateCells(
+        grid("num"),
+        grid("den"),
+        grid("total") if definition == "first_time" else None,
+        first,
+        last,
+        groups,
+        None if start is None or pd.isna(start) else int(start),
+    )
+
+
+def _first_and_second(ep: EnginePurchases, rows: Any, merge_same_day: bool) -> Any:
+    """Per customer (and group): first purchase ``_first``/``_d0``, second ``_second``/``_d2``.
+
+    The second purchase is the earliest one after the first (after its day with
+    ``merge_same_day``); null without one.
+    """
+    import narwhals as nw
+
+    unit, join = ep.unit, ep.join_keys
+    firsts = rows.group_by(*unit).agg(
+        nw.col("_time").min().alias("_first"), nw.col("_day").min().alias("_d0")
+    )
+    later = nw.col("_day") > nw.col("_d0") if merge_same_day else nw.col("_time") > nw.col("_first")
+    seconds = (
+        rows.join(firsts.select(*join, "_first", "_d0"), on=join)
+        .filter(later)
+        .group_by(*join)
+        .agg(nw.col("_time").min().alias("_second"), nw.col("_day").min().alias("_d2"))
+    )
+    return firsts.join(seconds, on=join, how="left")
 
 
 # --------------------------------------------------------------------------- cohorts
@@ -427,7 +635,36 @@ def cohort_table(
     check_choice(metric, METRICS, name="metric", caller=caller)
     cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     # one row per order is only needed to count orders
-    p = _purchases(orders, caller, as_of, None, cols, per_order=metric == "orders")
+    per_order = metric == "orders"
+    ep = engine_purchases(orders, caller=caller, as_of=as_of, per_order=per_order, **cols)
+    if ep is None:
+        p = _purchases(orders, caller, as_of, None, cols, per_order=per_order)
+        c0, n, table, sizes = _cohort_grids(p, period, metric, cumulative)
+    else:
+        c0, n, table, sizes = _cohort_grids_engine(ep, period, metric, cumulative)
+    last = c0 + n - 1
+    if cumulative and metric in ("orders", "revenue", "revenue_per_customer"):
+        table = table.cumsum(axis=1)
+    if metric in ("retention", "revenue_per_customer"):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            table = np.where(sizes[:, None] > 0, table / np.maximum(sizes, 1)[:, None], np.nan)
+    unobserved = np.arange(n)[:, None] + np.arange(n)[None, :] > n - 1
+    table = np.where(unobserved, np.nan, table)
+    out = pd.DataFrame(
+        table,
+        index=period_index(np.arange(c0, last + 1), period, "cohort"),
+        columns=pd.RangeIndex(n, name="periods_since_first"),
+    )
+    if metric in ("customers", "orders"):
+        out = out.round().astype("Int64")
+    out.attrs.update(metric=metric, period=period, cumulative=bool(cumulative))
+    return out
+
+
+def _cohort_grids(
+    p: Purchases, period: str, metric: str, cumulative: bool
+) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """First cohort, number of periods, cell values and cohort sizes, with numpy."""
     f = p.frame
     cust, day = f["cust"].to_numpy(), f["day"].to_numpy()
     last = int(period_codes(np.array([p.as_of_day]), period)[0])
@@ -459,22 +696,55 @@ def cohort_table(
         table = grid(cell)
     else:
         table = grid(cell, f["net"].to_numpy())
-    if cumulative and metric in ("orders", "revenue", "revenue_per_customer"):
-        table = table.cumsum(axis=1)
-    if metric in ("retention", "revenue_per_customer"):
-        with np.errstate(invalid="ignore", divide="ignore"):
-            table = np.where(sizes[:, None] > 0, table / np.maximum(sizes, 1)[:, None], np.nan)
-    unobserved = np.arange(n)[:, None] + np.arange(n)[None, :] > n - 1
-    table = np.where(unobserved, np.nan, table)
-    out = pd.DataFrame(
-        table,
-        index=period_index(np.arange(c0, last + 1), period, "cohort"),
-        columns=pd.RangeIndex(n, name="periods_since_first"),
+    return c0, n, table, sizes
+
+
+def _cohort_grids_engine(
+    ep: EnginePurchases, period: str, metric: str, cumulative: bool
+) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """:func:`_cohort_grids` inside the engine: only (cohort, period) cells come back."""
+    import narwhals as nw
+
+    last = int(period_codes(np.array([ep.as_of_day]), period)[0])
+    per = (
+        ep.rows.with_columns(ep.period(period).alias("_p"))
+        .group_by("_cust", "_p")
+        .agg(nw.len().alias("_n"), nw.col("_net").sum().alias("_v"))
     )
-    if metric in ("customers", "orders"):
-        out = out.round().astype("Int64")
-    out.attrs.update(metric=metric, period=period, cumulative=bool(cumulative))
-    return out
+    firsts = per.group_by("_cust").agg(nw.col("_p").min().alias("_c"))
+    per = per.join(firsts, on="_cust").with_columns((nw.col("_p") - nw.col("_c")).alias("_k"))
+    cells = collect(
+        per.group_by("_c", "_k").agg(
+            nw.len().alias("customers"),
+            nw.col("_n").sum().alias("orders"),
+            nw.col("_v").sum().alias("revenue"),
+        )
+    )
+    c0 = min(int(cells["_c"].min()), last) if len(cells) else last
+    n = last - c0 + 1
+
+    def grid(frame: pd.DataFrame, column: str) -> np.ndarray:
+        index = (frame["_c"].to_numpy(dtype="int64") - c0) * n + frame["_k"].to_numpy("int64")
+        weights = frame[column].to_numpy(dtype="float64")
+        return np.bincount(index, weights=weights, minlength=n * n).reshape(n, n)
+
+    customers = grid(cells, "customers")
+    sizes = customers[:, 0].copy()
+    if metric in ("customers", "retention") and cumulative:
+        back = collect(
+            per.filter(nw.col("_k") >= 1)
+            .group_by("_cust", "_c")
+            .agg(nw.col("_k").min())
+            .group_by("_c", "_k")
+            .agg(nw.len().alias("returned"))
+        )
+        table = grid(back, "returned").cumsum(axis=1)
+        table[:, 0] = sizes
+    elif metric in ("customers", "retention"):
+        table = customers
+    else:
+        table = grid(cells, "orders" if metric == "orders" else "revenue")
+    return c0, n, table, sizes
 
 
 # --------------------------------------------------------------------------- timing
@@ -581,17 +851,28 @@ def time_to_second_purchase(
     caller = "time_to_second_purchase"
     within = [_check_days(v, "within_days", caller) for v in within_days]
     cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = _purchases(orders, caller, as_of, None, cols)
-    f = p.frame
-    cust, day, time = f["cust"].to_numpy(), f["day"].to_numpy(), f["time"].to_numpy()
-    n = len(p.keys)
-    first = _group_min(time, cust, n)
-    first_day = first // (86_400 * 10**9)
-    later = day > first_day[cust] if merge_same_day else time > first[cust]
-    second = _group_min(time[later], cust[later], n)
+    ep = engine_purchases(orders, caller=caller, as_of=as_of, **cols)
+    if ep is None:
+        p = _purchases(orders, caller, as_of, None, cols)
+        f = p.frame
+        cust, day, time = f["cust"].to_numpy(), f["day"].to_numpy(), f["time"].to_numpy()
+        keys, as_of_day = p.keys, p.as_of_day
+        first = _group_min(time, cust, len(keys))
+        first_day = first // _NS_PER_DAY
+        later = day > first_day[cust] if merge_same_day else time > first[cust]
+        second = _group_min(time[later], cust[later], len(keys))
+    else:  # one row per customer comes back
+        per_customer = collect(_first_and_second(ep, ep.rows, merge_same_day))
+        keys = pd.Index(per_customer["_cust"].to_numpy(), name=customer_col)
+        as_of_day = ep.as_of_day
+        first = naive_ns(per_customer["_first"])
+        second = naive_ns(per_customer["_second"])
+        second = np.where(second == np.iinfo(np.int64).min, np.iinfo(np.int64).max, second)
+        first_day = first // _NS_PER_DAY
+    n = len(keys)
     has_second = second < np.iinfo(np.int64).max
-    days = np.where(has_second, second // (86_400 * 10**9) - first_day, 0)
-    observed = p.as_of_day - first_day
+    days = np.where(has_second, second // _NS_PER_DAY - first_day, 0)
+    observed = as_of_day - first_day
     per = pd.DataFrame(
         {
             "first_purchase": first.astype("datetime64[ns]"),
@@ -601,7 +882,7 @@ def time_to_second_purchase(
             "days_to_second": pd.array(np.where(has_second, days, 0), dtype="Int64"),
             "days_observed": observed.astype("int64"),
         },
-        index=p.keys,
+        index=keys,
     )
     per.loc[~has_second, "days_to_second"] = pd.NA
     per = per.sort_index(kind="stable")
