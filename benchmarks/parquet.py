@@ -1,13 +1,16 @@
-"""Orders in Parquet files larger than memory -> customer summary through DuckDB.
+"""Orders in Parquet files larger than memory -> customer summary (and more) via DuckDB.
 
 Run: python benchmarks/parquet.py [--orders 100000000] [--customers 5000000]
                                         [--dir /tmp/crm_parquet] [--memory-limit 3GB]
-                                        [--json PATH]
+                                        [--calls summary,cohorts,rate,churn] [--json PATH]
 
 Writes seeded orders as Parquet files (10 million rows each, skipped when already there),
-then in a fresh process opens them lazily with DuckDB and runs ``crm.customer_summary``
-on the relation. Prints the time and the peak resident memory of that process; the goal
-is a peak under 4 GiB on a 2-core, 24 GiB machine.
+then, for each of ``--calls`` (default: summary), opens them lazily with DuckDB in a
+fresh process and runs the call on the relation: ``summary`` is ``crm.customer_summary``,
+``cohorts`` ``crm.repurchase.cohort_table``, ``rate`` ``crm.repurchase.repurchase_rate``
+(monthly) and ``churn`` ``crm.churn.churn_rate`` (monthly). Prints the time and the peak
+resident memory of that process; the goal is a peak under 4 GiB on a 2-core, 24 GiB
+machine.
 """
 
 from __future__ import annotations
@@ -57,34 +60,49 @@ def write_files(folder: Path, n_orders: int, n_customers: int, seed: int = 0) ->
     return paths
 
 
-def child(folder: str, memory_limit: str) -> None:
+CALLS = {
+    "summary": "customer_summary",
+    "cohorts": "cohort_table",
+    "rate": "repurchase_rate(period='M')",
+    "churn": "churn_rate(period='M')",
+}
+
+
+def child(folder: str, memory_limit: str, call: str = "summary") -> None:
     import duckdb
 
     import crm_analytics as crm
 
     con = duckdb.connect(config={"memory_limit": memory_limit, "threads": 2})
     rel = con.sql(f"SELECT * FROM read_parquet('{folder}/*.parquet')")
+    run = {
+        "summary": lambda: crm.customer_summary(rel),
+        "cohorts": lambda: crm.repurchase.cohort_table(rel),
+        "rate": lambda: crm.repurchase.repurchase_rate(rel, period="M"),
+        "churn": lambda: crm.churn.churn_rate(rel, period="M"),
+    }[call]
     t0 = time.perf_counter()
-    summary = crm.customer_summary(rel)
+    result = run()
     seconds = time.perf_counter() - t0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, "customers": len(summary)}))
+    print(json.dumps({"seconds": seconds, "peak_mib": peak_kib / 1024, "rows": len(result)}))
 
 
-def measurements(result: dict, n_orders: int, memory_limit: str) -> list[dict]:
-    """The child's result as rows {benchmark, case, size, ours_s, peer, peer_s}; no peer."""
+def measurements(results: dict[str, dict], n_orders: int, memory_limit: str) -> list[dict]:
+    """The children's results as rows {benchmark, case, size, ours_s, peer, peer_s}; no peer."""
     return [
         {
             "benchmark": "parquet",
             "case": (
-                f"customer_summary, DuckDB over Parquet (peak {result['peak_mib']:,.0f} MiB, "
+                f"{CALLS[call]}, DuckDB over Parquet (peak {result['peak_mib']:,.0f} MiB, "
                 f"memory_limit {memory_limit})"
             ),
-            "size": f"{n_orders:,} orders, {result['customers']:,} customers",
+            "size": f"{n_orders:,} orders, {result['rows']:,} result rows",
             "ours_s": result["seconds"],
             "peer": None,
             "peer_s": None,
         }
+        for call, result in results.items()
     ]
 
 
@@ -94,8 +112,11 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5_000_000)
     parser.add_argument("--dir", default="/tmp/crm_parquet")
     parser.add_argument("--memory-limit", default="3GB", help="DuckDB memory_limit")
+    parser.add_argument(
+        "--calls", default="summary", help=f"comma-separated, of: {', '.join(CALLS)}"
+    )
     parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
@@ -108,24 +129,32 @@ def main() -> None:
         f"{args.orders:,} orders in {len(paths)} Parquet files ({size:.2f} GiB), ready in "
         f"{time.perf_counter() - t0:.0f} s"
     )
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", str(folder), args.memory_limit],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    if out.returncode != 0:
-        # DuckDB's out-of-memory error, for one, ends the child's stderr
-        print(f"the summary failed (DuckDB memory_limit {args.memory_limit}):")
-        print("\n".join(out.stderr.strip().splitlines()[-3:]))
-        sys.exit(1)
-    result = json.loads(out.stdout.strip().splitlines()[-1])
-    print(
-        f"crm.customer_summary on DuckDB over Parquet: {result['seconds']:.1f} s, "
-        f"peak resident memory {result['peak_mib']:,.0f} MiB, {result['customers']:,} customers "
-        f"(DuckDB memory_limit {args.memory_limit})"
-    )
+    calls = [c.strip() for c in args.calls.split(",") if c.strip()]
+    unknown = [c for c in calls if c not in CALLS]
+    if unknown:
+        parser.error(f"unknown --calls: {', '.join(unknown)}")
+    results: dict[str, dict] = {}
+    for call in calls:
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", str(folder), args.memory_limit, call],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        if out.returncode != 0:
+            # DuckDB's out-of-memory error, for one, ends the child's stderr
+            print(f"{CALLS[call]} failed (DuckDB memory_limit {args.memory_limit}):")
+            print("\n".join(out.stderr.strip().splitlines()[-3:]))
+            sys.exit(1)
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        results[call] = result
+        print(
+            f"crm.{CALLS[call]} on DuckDB over Parquet: {result['seconds']:.1f} s, "
+            f"peak resident memory {result['peak_mib']:,.0f} MiB, {result['rows']:,} result "
+            f"rows (DuckDB memory_limit {args.memory_limit})",
+            flush=True,
+        )
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump(measurements(result, args.orders, args.memory_limit), fh, indent=1)
+            json.dump(measurements(results, args.orders, args.memory_limit), fh, indent=1)
 
 
 if __name__ == "__main__":

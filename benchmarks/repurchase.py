@@ -1,11 +1,15 @@
 """Cohorts and repurchase rates: ours vs the usual pandas tutorial recipe; churn on CDNOW.
 
 Run: python benchmarks/repurchase.py [--orders 5000000] [--customers 500000] [--repeat 3]
-                                     [--skip-churn] [--json PATH]
+                                     [--skip-churn] [--engines] [--json PATH]
 
 Prints medians of ``--repeat`` runs in one process, with each recipe's ratio to ours,
 checks that both give the same numbers, then the churn model's CDNOW ROC AUC next to
 the recency baseline (and the BG/NBD model).
+
+``--engines`` also times cohort_table, repurchase_rate and churn_rate on a polars
+LazyFrame and a DuckDB table, reduced inside the engine, against collecting the rows
+to pandas first (and checks both give the same table).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 import crm_analytics as crm
-from crm_analytics.churn import ChurnModel
+from crm_analytics.churn import ChurnModel, churn_rate
 from crm_analytics.repurchase import cohort_table, repurchase_rate
 
 
@@ -96,7 +100,47 @@ def churn_on_cdnow() -> None:
             )
 
 
-def measurements(timings: dict[str, float], n_orders: int, n_customers: int) -> list[dict]:
+def engine_rows(orders: pd.DataFrame, repeat: int) -> list[tuple[str, float, str, float]]:
+    """(case, seconds in the engine, peer, seconds collecting to pandas first) rows."""
+    engines = {}
+    try:
+        import polars as pl
+
+        frame = pl.from_pandas(orders)
+        engines["polars LazyFrame"] = (frame.lazy(), lambda: frame.lazy().collect().to_pandas())
+    except ImportError:
+        pass
+    try:
+        import duckdb
+
+        con = duckdb.connect()
+        con.register("orders_df", orders)
+        con.execute("CREATE TABLE orders AS SELECT * FROM orders_df")
+        engines["DuckDB table"] = (con.table("orders"), lambda: con.table("orders").df())
+    except ImportError:
+        pass
+    calls: dict[str, Callable[[object], pd.DataFrame]] = {
+        "cohort_table()": lambda d: cohort_table(d),
+        "repurchase_rate(period='M')": lambda d: repurchase_rate(d, period="M"),
+        "churn_rate(period='M')": lambda d: churn_rate(d, period="M"),
+    }
+    rows = []
+    for name, (native, collect) in engines.items():
+        for label, call in calls.items():
+            ours, got = timed(lambda: call(native), repeat)  # noqa: B023
+            peer, want = timed(lambda: call(collect()), repeat)  # noqa: B023
+            np.testing.assert_allclose(
+                got.to_numpy(dtype=float), want.to_numpy(dtype=float), equal_nan=True
+            )
+            case = f"{label}, {name}"
+            print(f"{case}: {ours:6.2f} s in the engine, {peer:6.2f} s collected first")
+            rows.append((case, ours, "rows collected to pandas first", peer))
+    return rows
+
+
+def measurements(
+    timings: dict[str, float], n_orders: int, n_customers: int, engines: list | None = None
+) -> list[dict]:
     """The timings (keys as in ``main``) as rows {benchmark, case, size, ours_s, peer, peer_s}."""
     size = f"{n_orders:,} orders, {n_customers:,} customers"
     cases = [
@@ -104,7 +148,7 @@ def measurements(timings: dict[str, float], n_orders: int, n_customers: int) -> 
         ("repurchase_rate(period='M')", "rate", "tutorial repurchase recipe"),
         ("repurchase_rate, all four definitions", "all", None),
     ]
-    return [
+    rows = [
         {
             "benchmark": "repurchase",
             "case": case,
@@ -115,6 +159,18 @@ def measurements(timings: dict[str, float], n_orders: int, n_customers: int) -> 
         }
         for case, key, peer in cases
     ]
+    for case, ours, peer, peer_s in engines or []:
+        rows.append(
+            {
+                "benchmark": "repurchase",
+                "case": case,
+                "size": size,
+                "ours_s": ours,
+                "peer": peer,
+                "peer_s": peer_s,
+            }
+        )
+    return rows
 
 
 def main() -> None:
@@ -123,6 +179,7 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-churn", action="store_true")
+    parser.add_argument("--engines", action="store_true", help="also time polars and DuckDB")
     parser.add_argument("--json", metavar="PATH", help="also write the measurements as JSON rows")
     args = parser.parse_args()
 
@@ -156,12 +213,15 @@ def main() -> None:
     ]
     for name, seconds, ref in rows:
         print(f"{name:58}{seconds:9.2f}{seconds / ref:7.1f}x")
+    engines = engine_rows(orders, args.repeat) if args.engines else None
     if args.json:
         with open(args.json, "w") as fh:
             timings = {"cohort": ours_c, "cohort_peer": tut_c, "rate": ours_r, "rate_peer": tut_r}
             timings["all"] = ours_all
             json.dump(
-                measurements(timings, len(orders), orders["customer_id"].nunique()), fh, indent=1
+                measurements(timings, len(orders), orders["customer_id"].nunique(), engines),
+                fh,
+                indent=1,
             )
     if not args.skip_churn:
         churn_on_cdnow()
