@@ -215,6 +215,24 @@ def test_other_entry_points_match_pandas(orders: pd.DataFrame, natives: dict[str
         pd.testing.assert_frame_equal(rec, want_rec, check_dtype=False, check_index_type=False)
 
 
+def test_sequential_rules_observe_to_the_latest_row_of_any_status(
+    orders: pd.DataFrame, request: pytest.FixtureRequest
+) -> None:
+    """as_of=None is the latest order of any status, on every engine as on pandas."""
+    late = orders.iloc[[0]].assign(
+        order_time=orders["order_time"].max() + pd.Timedelta(days=120), status="cancelled"
+    )
+    data = pd.concat([orders, late], ignore_index=True)
+    want = sequential_rules(data, min_customers=3, level="category", within_days=60)
+    assert want.attrs["as_of"] == late["order_time"].iloc[0]
+    for engine in ("polars_lazy", "duckdb", "dask"):
+        got = sequential_rules(
+            _to_engine(engine, data, request), min_customers=3, level="category", within_days=60
+        )
+        assert got.attrs["as_of"] == want.attrs["as_of"], engine
+        _assert_same(got, want)
+
+
 # --- what the engines collect ----------------------------------------------------------
 
 

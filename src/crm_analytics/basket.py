@@ -1233,6 +1233,20 @@ def _cross_join(left_group: np.ndarray, right_group: np.ndarray) -> tuple[np.nda
     return i, j
 
 
+def _latest_time(orders: Any, time_col: str, caller: str) -> Any:
+    """The latest ``time_col`` value of all rows of an engine frame (wall clock)."""
+    import narwhals as nw
+
+    frame = as_frame(orders, caller=caller)
+    time = nw.col(time_col)
+    if getattr(frame.collect_schema()[time_col], "time_zone", None):
+        time = time.dt.replace_time_zone(None)
+    latest = frame.select(time.max())
+    if isinstance(latest, nw.LazyFrame):
+        latest = latest.collect()
+    return latest.item(0, 0)
+
+
 def sequential_rules(
     orders: Any,
     *,
@@ -1347,8 +1361,9 @@ def sequential_rules(
     t = times.to_numpy().astype("datetime64[ns]").astype(np.int64)
     if as_of is None:
         # the latest order in the data, any status (as customer_summary)
-        latest = orders[time_col].max() if isinstance(orders, pd.DataFrame) else times.max()
-        as_of = latest
+        as_of = orders[time_col].max() if isinstance(orders, pd.DataFrame) else None
+        if as_of is None:  # other engines: the same maximum, computed in the engine
+            as_of = _latest_time(orders, time_col, caller)
     stamp = pd.Timestamp(as_of)
     as_of_ns = int((stamp.tz_localize(None) if stamp.tzinfo is not None else stamp).value)
     window = int(round(float(within_days) * _NS_PER_DAY))
