@@ -17,9 +17,15 @@ import pytest
 
 import crm_analytics as crm
 from crm_analytics import churn, repurchase
-from crm_analytics.churn import churn_rate
+from crm_analytics.churn import churn_rate, label
 from crm_analytics.exceptions import ColumnNotFoundError, InvalidDataError
-from crm_analytics.repurchase import cohort_table, repurchase_rate, time_to_second_purchase
+from crm_analytics.repurchase import (
+    cohort_table,
+    interpurchase_times,
+    next_purchase_window,
+    repurchase_rate,
+    time_to_second_purchase,
+)
 
 ENGINES = ["polars_lazy", "polars", "duckdb", "dask"]
 
@@ -150,6 +156,30 @@ def test_churn_rate_matches_pandas(
         _same(churn_rate(native, **kwargs), churn_rate(orders, **kwargs), str(kwargs))
 
 
+@pytest.mark.parametrize("engine", ENGINES)
+def test_gap_based_calls_match_pandas(
+    engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
+) -> None:
+    """interpurchase_times, next_purchase_window and label (Dask collects the orders)."""
+    native = _native(engine, orders, request)
+    for kwargs in ({}, {"merge_same_day": True}, {"as_of": "2023-09-30"}):
+        _same(interpurchase_times(native, **kwargs), interpurchase_times(orders, **kwargs),
+              f"interpurchase_times {kwargs}")  # fmt: skip
+    for kwargs in (
+        {},
+        {"merge_same_day": False, "quantile": 0.5},
+        {"by": "channel", "quantile": 0.9},
+        {"by": "category", "merge_same_day": False, "quantile": 1.0},
+    ):
+        _same(next_purchase_window(native, **kwargs), next_purchase_window(orders, **kwargs),
+              f"next_purchase_window {kwargs}")  # fmt: skip
+    for kwargs in ({}, {"inactive_days": None, "auto_multiple": 2.5}, {"inactive_days": 90},
+                   {"as_of": "2024-03-31"}):  # fmt: skip
+        got, want = label(native, **kwargs), label(orders, **kwargs)
+        _same(got, want, f"label {kwargs}")
+        assert got.attrs == want.attrs
+
+
 def test_spark_matches_pandas(orders: pd.DataFrame, request: pytest.FixtureRequest) -> None:
     """One case of each function that covers the joins, the unions and the null groups."""
     native = _native("spark", orders, request)
@@ -163,6 +193,10 @@ def test_spark_matches_pandas(orders: pd.DataFrame, request: pytest.FixtureReque
     _same(cohort_table(native, **kwargs), cohort_table(orders, **kwargs), "cohorts")
     got, want = time_to_second_purchase(native), time_to_second_purchase(orders)
     _same(got.customers, want.customers, "time to second purchase")
+    _same(interpurchase_times(native), interpurchase_times(orders), "interpurchase_times")
+    kwargs = {"by": "channel", "merge_same_day": False}
+    _same(next_purchase_window(native, **kwargs), next_purchase_window(orders, **kwargs), "window")
+    _same(label(native), label(orders), "label")
     _same(churn_rate(native, period="W", inactive_days=60), churn_rate(orders, period="W",
           inactive_days=60), "churn_rate")  # fmt: skip
 
@@ -246,6 +280,14 @@ def test_only_cells_are_collected(
     customers = orders.loc[orders["status"].eq("paid"), "customer_id"].nunique()
     time_to_second_purchase(native)
     assert collected == [customers]
+    if engine != "dask":  # Dask has no ordered windows: the gap-based calls collect orders
+        collected.clear()
+        interpurchase_times(native)
+        label(native)
+        assert collected[:2] == [customers, customers]  # then label's counts of each gap
+        collected.clear()
+        next_purchase_window(native, by="channel")
+        assert max(collected) < 1000  # distinct (channel, gap) pairs
     collected.clear()
     churn_rate(native, period="Y")
     # one row per customer and year

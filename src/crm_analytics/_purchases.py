@@ -297,12 +297,15 @@ class EnginePurchases:
         Observation time (naive); later purchases are dropped.
     as_of_day : int
         Day number of ``as_of``.
+    customer_col : str
+        Name of the customer column (names the index of per-customer results).
     """
 
     rows: Any
     implementation: Any
     as_of: pd.Timestamp
     as_of_day: int
+    customer_col: str
 
     @property
     def unit(self) -> list[str]:
@@ -409,7 +412,42 @@ def engine_purchases(
     from .summary import _day_number
 
     rows = rows.with_columns(_day_number(nw.col("_time"), frame.implementation).alias("_day"))
-    return EnginePurchases(rows, frame.implementation, as_of_ts, day_number(as_of_ts))
+    return EnginePurchases(rows, frame.implementation, as_of_ts, day_number(as_of_ts), customer_col)
+
+
+def with_gaps(rows: Any, partition: list[str]) -> Any | None:
+    """``rows`` with ``_gap``: days since the previous row of the same ``partition``.
+
+    Null on each partition's first row. The rows are ordered by ``_day`` (rows on one
+    day are 0 days apart in any order). None where the engine has no ordered windows
+    (Dask, polars < 1.10): the caller then collects the purchase rows instead.
+    """
+    import narwhals as nw
+
+    try:
+        return rows.with_columns(
+            nw.col("_day").diff().over(*partition, order_by="_day").cast(nw.Float64).alias("_gap")
+        )
+    except NotImplementedError:
+        return None
+
+
+def median_of_counts(values: np.ndarray, counts: np.ndarray) -> float:
+    """Median of a sample given as distinct ``values`` and their ``counts`` (NaN if empty).
+
+    The mean of the two middle values for an even count, as ``numpy.median``.
+    """
+    order = np.argsort(values, kind="stable")
+    values, counts = np.asarray(values, dtype="float64")[order], np.asarray(counts)[order]
+    n = int(counts.sum())
+    if n == 0:
+        return float("nan")
+    ends = np.cumsum(counts)
+    low, high = (n - 1) // 2, n // 2
+    return float(
+        (values[np.searchsorted(ends, low, side="right")]
+         + values[np.searchsorted(ends, high, side="right")]) / 2
+    )  # fmt: skip
 
 
 def collect(frame: Any) -> pd.DataFrame:

@@ -34,11 +34,14 @@ from ._purchases import (
     column_roles,
     day_number,
     engine_purchases,
+    median_of_counts,
+    naive_ns,
     period_codes,
     period_index,
     period_start_day,
     purchase_orders,
     to_timestamp,
+    with_gaps,
 )
 from ._validation import as_frame, check_choice, check_columns
 from .exceptions import ColumnNotFoundError, InvalidDataError, NotFittedError
@@ -199,31 +202,30 @@ def label(
     if not (isinstance(auto_multiple, (int, float)) and auto_multiple > 0):
         raise InvalidDataError(f"{caller}: auto_multiple must be > 0, got {auto_multiple!r}.")
     cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
-    n = len(p.keys)
-    cust, day = _purchase_days(p)
-    last_day = np.full(n, np.iinfo(np.int64).min, dtype="int64")
-    np.maximum.at(last_day, cust, day)
-    threshold = np.zeros(n, dtype="int64")
+    own_rhythm = inactive_days == "auto"
+    ep = engine_purchases(orders, caller=caller, as_of=as_of, per_order=False, **cols)
+    stats = _label_stats_engine(ep, own_rhythm) if ep is not None else None
+    if stats is None:
+        p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
+        stats = _label_stats(p, own_rhythm)
+    keys, last_day, last_time, gap_values, gap_counts, own, as_of_day = stats
+    threshold = np.zeros(len(keys), dtype="int64")
     shop = None
     if auto:
-        gap_cust, gaps = _gaps(cust, day)
-        if len(gaps) == 0:
+        if gap_counts.sum() == 0:
             raise InvalidDataError(
                 f"{caller}: inactive_days={inactive_days!r} learns the purchase rhythm from "
                 f"customers with two or more purchase days; these orders have none.\n"
                 f"Hint: pass a number of days, e.g. inactive_days=180."
             )
-        shop = int(math.ceil(auto_multiple * float(np.median(gaps))))
+        shop = int(math.ceil(auto_multiple * median_of_counts(gap_values, gap_counts)))
         threshold[:] = shop
-        if inactive_days == "auto":
-            own = pd.Series(gaps.astype(float)).groupby(gap_cust).median()
-            threshold[own.index.to_numpy()] = np.ceil(auto_multiple * own.to_numpy())
+        if own is not None:
+            known = ~np.isnan(own)
+            threshold[known] = np.ceil(auto_multiple * own[known])
     else:
         threshold[:] = int(inactive_days)  # type: ignore[arg-type]
-    days_inactive = p.as_of_day - last_day
-    last_time = np.full(n, np.iinfo(np.int64).min, dtype="int64")
-    np.maximum.at(last_time, p.frame["cust"].to_numpy(), p.frame["time"].to_numpy())
+    days_inactive = as_of_day - last_day
     out = pd.DataFrame(
         {
             "last_purchase": last_time.astype("datetime64[ns]"),
@@ -231,11 +233,67 @@ def label(
             "threshold_days": threshold,
             "churned": days_inactive > threshold,
         },
-        index=p.keys,
+        index=keys,
     ).sort_index(kind="stable")
     if shop is not None:
         out.attrs["shop_threshold_days"] = shop
     return out
+
+
+_LabelStats = tuple[
+    pd.Index, np.ndarray, np.ndarray, np.ndarray, np.ndarray, "np.ndarray | None", int
+]
+
+
+def _label_stats(p: Purchases, own_rhythm: bool) -> _LabelStats:
+    """Per customer: last purchase day and time, own median gap; all gaps as counts."""
+    n = len(p.keys)
+    cust, day = _purchase_days(p)
+    last_day = np.full(n, np.iinfo(np.int64).min, dtype="int64")
+    np.maximum.at(last_day, cust, day)
+    last_time = np.full(n, np.iinfo(np.int64).min, dtype="int64")
+    np.maximum.at(last_time, p.frame["cust"].to_numpy(), p.frame["time"].to_numpy())
+    gap_cust, gaps = _gaps(cust, day)
+    values, counts = np.unique(gaps, return_counts=True)
+    own = None
+    if own_rhythm:
+        medians = pd.Series(gaps.astype(float)).groupby(gap_cust).median()
+        own = np.full(n, np.nan)
+        own[medians.index.to_numpy()] = medians.to_numpy()
+    return p.keys, last_day, last_time, values, counts, own, p.as_of_day
+
+
+def _label_stats_engine(ep: EnginePurchases, own_rhythm: bool) -> _LabelStats | None:
+    """:func:`_label_stats` inside the engine: one row per customer comes back.
+
+    The gaps between a customer's purchase days come from an ordered window; the
+    shop-wide median from their value counts. None where the engine has no ordered
+    windows.
+    """
+    import narwhals as nw
+
+    days = ep.rows.group_by("_cust", "_day").agg(nw.col("_time").max())
+    gaps = with_gaps(days, ["_cust"])
+    if gaps is None:
+        return None
+    aggs = [nw.col("_day").max().alias("_last_day"), nw.col("_time").max().alias("_last_time")]
+    if own_rhythm:
+        aggs.append(nw.col("_gap").median().alias("_median"))
+    per = collect(gaps.group_by("_cust").agg(*aggs))
+    counts = collect(
+        gaps.filter(~nw.col("_gap").is_null()).group_by("_gap").agg(nw.len().alias("_n"))
+    )
+    keys = pd.Index(per["_cust"].to_numpy(), name=ep.customer_col)
+    own = per["_median"].to_numpy(dtype="float64", na_value=np.nan) if own_rhythm else None
+    return (
+        keys,
+        per["_last_day"].to_numpy(dtype="int64"),
+        naive_ns(per["_last_time"]),
+        counts["_gap"].to_numpy(dtype="int64"),
+        counts["_n"].to_numpy(dtype="int64"),
+        own,
+        ep.as_of_day,
+    )
 
 
 def churn_rate(

@@ -25,6 +25,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import narwhals as nw
 import numpy as np
 import pandas as pd
 
@@ -39,6 +40,7 @@ from ._purchases import (
     period_codes,
     period_index,
     purchase_orders,
+    with_gaps,
 )
 from ._validation import check_choice
 from .exceptions import InvalidDataError
@@ -975,6 +977,27 @@ def interpurchase_times(
     """
     caller = "interpurchase_times"
     cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    ep = engine_purchases(orders, caller=caller, as_of=as_of, **cols)
+    if ep is not None:
+        events = _events_engine(ep, merge_same_day)
+        gaps = with_gaps(events, ["_cust"])
+        if gaps is not None:  # one row per customer comes back
+            per = collect(
+                gaps.group_by("_cust").agg(
+                    nw.len().alias("n_purchases"),
+                    nw.col("_gap").median().alias("median_gap_days"),
+                    nw.col("_gap").mean().alias("mean_gap_days"),
+                )
+            )
+            out = pd.DataFrame(
+                {
+                    "n_purchases": per["n_purchases"].to_numpy(dtype="int64"),
+                    "median_gap_days": per["median_gap_days"].to_numpy("float64", na_value=np.nan),
+                    "mean_gap_days": per["mean_gap_days"].to_numpy("float64", na_value=np.nan),
+                },
+                index=pd.Index(per["_cust"].to_numpy(), name=customer_col),
+            )
+            return out.sort_index(kind="stable")
     p = _purchases(orders, caller, as_of, None, cols)
     unit, day, _ = _events(p, p.frame["cust"].to_numpy(), merge_same_day)
     n = len(p.keys)
@@ -1069,44 +1092,120 @@ def next_purchase_window(
             f"Hint: quantile=0.8 covers 80% of repeat purchases."
         )
     cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
-    p = _purchases(orders, caller, as_of, by, cols)
-    n_groups = len(p.groups) if p.groups is not None else 1
-    group = (
-        p.frame["group"].to_numpy()
-        if p.groups is not None
-        else np.zeros(len(p.frame), dtype="int64")
-    )
-    unit, day, _ = _events(p, p.frame["cust"].to_numpy() * n_groups + group, merge_same_day)
-    same = np.zeros(len(unit), dtype=bool)
-    same[1:] = unit[1:] == unit[:-1]
-    gaps = np.diff(day, prepend=0)[same]
-    gap_group = unit[same] % n_groups
-    order = np.lexsort((gaps, gap_group))
-    gaps, gap_group = gaps[order], gap_group[order]
-    counts = np.bincount(gap_group, minlength=n_groups)
+    ep = engine_purchases(orders, caller=caller, as_of=as_of, by=by, **cols)
+    tables = _gap_tables_engine(ep, by, merge_same_day) if ep is not None else None
+    if tables is not None:
+        # (group, gap, count) rows: one per distinct gap of a group
+        gap_rows, customer_rows, all_groups = tables
+        n_all, n_gaps = len(all_groups), len(gap_rows)
+        if by is None:
+            groups, n_groups = None, 1
+            codes = np.zeros(n_all + n_gaps + len(customer_rows), dtype="int64")
+        else:
+            codes, uniq = pd.factorize(
+                np.concatenate(
+                    [all_groups, gap_rows["_group"].to_numpy(), customer_rows["_group"].to_numpy()]
+                ),
+                use_na_sentinel=False,
+            )
+            groups, n_groups = pd.Index(uniq, name=by), len(uniq)
+        gap_group = codes[n_all : n_all + n_gaps]
+        gap_values = gap_rows["_gap"].to_numpy(dtype="int64")
+        weights = gap_rows["_n"].to_numpy(dtype="int64")
+        customers = np.bincount(
+            codes[n_all + n_gaps :],
+            weights=customer_rows["customers"].to_numpy(dtype="float64"),
+            minlength=n_groups,
+        )
+    else:
+        p = _purchases(orders, caller, as_of, by, cols)
+        groups = p.groups
+        n_groups = len(p.groups) if p.groups is not None else 1
+        group = (
+            p.frame["group"].to_numpy()
+            if p.groups is not None
+            else np.zeros(len(p.frame), dtype="int64")
+        )
+        unit, day, _ = _events(p, p.frame["cust"].to_numpy() * n_groups + group, merge_same_day)
+        same = np.zeros(len(unit), dtype=bool)
+        same[1:] = unit[1:] == unit[:-1]
+        gap_values = np.diff(day, prepend=0)[same]
+        gap_group = unit[same] % n_groups
+        weights = np.ones(len(gap_values), dtype="int64")
+        customers = np.bincount(_unique_codes(unit[same]) % n_groups, minlength=n_groups)
+    # every group's gaps in order, each distinct gap with its count
+    order = np.lexsort((gap_values, gap_group))
+    gap_values, gap_group, weights = gap_values[order], gap_group[order], weights[order]
+    counts = np.bincount(gap_group, weights=weights, minlength=n_groups).astype("int64")
+    ends = np.cumsum(weights)  # 1 + position of each distinct gap's last copy
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+
+    def at(position: np.ndarray) -> np.ndarray:
+        """The gap at each 0-based position of the sorted gaps."""
+        return gap_values[np.searchsorted(ends, position, side="right")].astype("float64")
+
+    has = counts > 0
     # inverted CDF: the smallest gap with at least `quantile` of the gaps at or below it
     pos = starts + np.maximum(np.ceil(quantile * counts - 1e-9).astype("int64") - 1, 0)
-    has = counts > 0
     window = np.full(n_groups, np.nan)
-    window[has] = gaps[pos[has]]
-    medians = pd.Series(gaps.astype(float)).groupby(gap_group).median()
-    customers = np.bincount(_unique_codes(unit[same]) % n_groups, minlength=n_groups)
+    window[has] = at(pos[has])
+    medians = np.full(n_groups, np.nan)
+    medians[has] = (
+        at(starts[has] + (counts[has] - 1) // 2) + at(starts[has] + counts[has] // 2)
+    ) / 2
     out = pd.DataFrame(
         {
             "customers": customers.astype("int64"),
-            "repeat_purchases": counts.astype("int64"),
-            "median_days": medians.reindex(range(n_groups)).to_numpy(),
+            "repeat_purchases": counts,
+            "median_days": medians,
             "window_days": window,
         }
     )
-    if p.groups is None:
+    if groups is None:
         out.index = pd.Index(["all"], name="group")
         return out
-    sorter = _sorted_groups(p.groups)
+    sorter = _sorted_groups(groups)
     out = out.iloc[sorter]
-    out.index = p.groups[sorter]
+    out.index = groups[sorter]
     return out
+
+
+def _events_engine(ep: EnginePurchases, merge_same_day: bool) -> Any:
+    """Purchase events in the engine: orders, or distinct days with ``merge_same_day``."""
+    unit = ep.unit
+    if merge_same_day:
+        return ep.rows.select(*unit, "_day").unique()
+    return ep.rows.select(*unit, "_day")
+
+
+def _gap_tables_engine(
+    ep: EnginePurchases, by: str | None, merge_same_day: bool
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray] | None:
+    """Gaps of :func:`next_purchase_window` counted inside the engine.
+
+    Returns (group, gap, count) rows, (group, customers with a repeat purchase) rows and
+    every group with a purchase; None where the engine has no ordered windows.
+    """
+    events = _events_engine(ep, merge_same_day)
+    gaps = with_gaps(events, ep.join_keys)
+    if gaps is None:
+        return None
+    grp = ["_group"] if by is not None else []
+    repeats = gaps.filter(~nw.col("_gap").is_null())
+    if by is None:  # one group, None
+        repeats = repeats.with_columns(nw.lit(None, dtype=nw.Int64).alias("_group"))
+    gap_rows = collect(repeats.group_by("_group", "_gap").agg(nw.len().alias("_n")))
+    customer_rows = collect(
+        repeats.group_by(*ep.unit, *([] if by else ["_group"]))
+        .agg(nw.len())
+        .group_by("_group")
+        .agg(nw.len().alias("customers"))
+    )
+    if by is None:
+        all_groups = np.array([None], dtype=object)
+    else:
+        all_groups = collect(ep.rows.select(*grp).unique())["_group"].to_numpy()
+    return gap_rows, customer_rows, all_groups
 
 
 def _unique_codes(values: np.ndarray) -> np.ndarray:
