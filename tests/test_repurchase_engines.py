@@ -110,6 +110,8 @@ CHURN: list[dict[str, Any]] = [
     {"period": "Q", "inactive_days": 90},
     {"period": "Y", "inactive_days": 400},
     {"period": "M", "inactive_days": 1, "as_of": "2024-06-15"},
+    {"period": "W", "inactive_days": 1},  # purchases early in a week never reach its end
+    {"period": "Q", "inactive_days": 30, "as_of": "2023-01-20"},  # no complete quarter
 ]
 
 
@@ -289,9 +291,12 @@ def test_only_cells_are_collected(
         next_purchase_window(native, by="channel")
         assert max(collected) < 1000  # distinct (channel, gap) pairs
     collected.clear()
-    churn_rate(native, period="Y")
-    # one row per customer and year
-    assert collected and collected[0] <= 2 * customers < len(orders)
+    churn_rate(native, period="W")
+    if engine == "dask":  # one row per customer and week with a purchase
+        assert collected and max(collected) < len(orders)
+    else:  # the first purchase day, then one row per (start, end, new) of active spells
+        assert collected[0] == 1 and len(collected) == 2
+        assert collected[1] <= 2 * 106**2  # 105 weeks, so at most 106 boundaries
 
 
 @pytest.mark.parametrize("engine", ["polars_lazy", "duckdb"])

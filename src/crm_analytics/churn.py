@@ -38,6 +38,7 @@ from ._purchases import (
     naive_ns,
     period_codes,
     period_index,
+    period_ordinal,
     period_start_day,
     purchase_orders,
     to_timestamp,
@@ -382,49 +383,44 @@ def churn_rate(
         )
     cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
     ep = engine_purchases(orders, caller=caller, as_of=as_of, per_order=False, **cols)
-    if ep is None:
-        p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
-        cust, day = _purchase_days(p)
-        first_day = np.full(len(p.keys), _INT_MAX, dtype="int64")
-        np.minimum.at(first_day, cust, day)
-        as_of_day = p.as_of_day
+    spells = _spells_engine(ep, period, inactive_days) if ep is not None else None
+    if spells is None:
+        if ep is None:
+            p = purchase_orders(orders, caller=caller, as_of=as_of, per_order=False, **cols)
+            cust, day = _purchase_days(p)
+            first_day = np.full(len(p.keys), _INT_MAX, dtype="int64")
+            np.minimum.at(first_day, cust, day)
+            as_of_day = p.as_of_day
+        else:  # no ordered windows (Dask): the last day of each customer and period
+            cust, day, first_day = _last_days_engine(ep, period)
+            as_of_day = ep.as_of_day
+        first = int(period_codes(np.array([day.min()]), period)[0]) if len(day) else None
+        last = int(period_codes(np.array([as_of_day + 1]), period)[0]) - 1
+        if first is not None:
+            spells = _spells(cust, day, first_day, period, inactive_days, first, last)
     else:
-        cust, day, first_day = _last_days_engine(ep, period)
-        as_of_day = ep.as_of_day
+        first, last = spells[0], spells[1]
     columns = ["active_start", "new", "reactivated", "lost", "active_end"]
-    if len(day) == 0:
+    if first is None or spells is None:
         empty = pd.DataFrame({c: np.zeros(0, "int64") for c in columns})
         empty["churn_rate"] = np.zeros(0)
         empty.index = period_index(np.zeros(0, "int64"), period, "period")
         return empty
-    first = int(period_codes(np.array([day.min()]), period)[0])
+    _, _, s_idx, e_idx, is_new, weight = spells
     # complete periods: their last day is on or before as_of
-    last = int(period_codes(np.array([as_of_day + 1]), period)[0]) - 1
     n_periods = max(last - first + 1, 0)
-    bounds = period_start_day(np.arange(first, first + n_periods + 1), period)
-    # a purchase on day d keeps the customer active at boundaries b in [d + 1, d + D + 1]
-    # (the state at the end of day b - 1): indices [lo, hi) of `bounds`
-    lo = np.searchsorted(bounds, day, side="right")
-    hi = np.searchsorted(bounds, day + inactive_days + 1, side="right")
-    keep = hi > lo
-    c, lo, hi = cust[keep], lo[keep], hi[keep]
-    # merge each customer's overlapping or touching intervals (hi never decreases)
-    start = np.ones(len(c), dtype=bool)
-    start[1:] = (c[1:] != c[:-1]) | (lo[1:] > hi[:-1])
-    starts = np.flatnonzero(start)
-    ends = np.append(starts[1:], len(c)) - 1
-    s_idx, e_idx, who = lo[starts], hi[ends], c[starts]
     size = n_periods + 1
-    active = np.cumsum(
-        np.bincount(s_idx, minlength=size + 1)[:size]
-        - np.bincount(e_idx, minlength=size + 1)[:size]
-    )
-    is_new = first_day[who] >= bounds[np.maximum(s_idx - 1, 0)]
+
+    def tally(index: np.ndarray, mask: Any = True) -> np.ndarray:
+        """Spells per boundary index 0..size (with `mask`)."""
+        w = np.where(mask, weight, 0)
+        return np.bincount(index, weights=w, minlength=size + 1).astype("int64")
+
+    active = np.cumsum(tally(s_idx)[:size] - tally(e_idx)[:size])
     gained = s_idx >= 1
-    new = np.bincount(s_idx[gained & is_new] - 1, minlength=n_periods)[:n_periods]
-    back = np.bincount(s_idx[gained & ~is_new] - 1, minlength=n_periods)[:n_periods]
-    lapsed = e_idx <= n_periods
-    lost = np.bincount(e_idx[lapsed] - 1, minlength=n_periods)[:n_periods]
+    new = tally(np.maximum(s_idx - 1, 0), gained & is_new)[:n_periods]
+    back = tally(np.maximum(s_idx - 1, 0), gained & ~is_new)[:n_periods]
+    lost = tally(np.maximum(e_idx - 1, 0), e_idx <= n_periods)[:n_periods]
     active_start = active[:n_periods]
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(active_start > 0, lost / np.maximum(active_start, 1), np.nan)
@@ -440,6 +436,106 @@ def churn_rate(
         index=period_index(np.arange(first, first + n_periods), period, "period"),
     )
     return out
+
+
+# (first period, last complete period, spell start and end boundary indices, whether the
+# spell is the customer's first, number of spells with these values)
+_Spells = tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _spells(
+    cust: np.ndarray,
+    day: np.ndarray,
+    first_day: np.ndarray,
+    period: str,
+    inactive_days: int,
+    first: int,
+    last: int,
+) -> _Spells:
+    """Active spells of :func:`churn_rate` from purchase days sorted by customer and day.
+
+    Boundary ``j`` is the start of period ``first + j`` (the state at the end of the
+    day before it); a spell is active from boundary ``s`` up to, not including, ``e``.
+    """
+    n_periods = max(last - first + 1, 0)
+    bounds = period_start_day(np.arange(first, first + n_periods + 1), period)
+    # a purchase on day d keeps the customer active at boundaries b in [d + 1, d + D + 1]
+    # (the state at the end of day b - 1): indices [lo, hi) of `bounds`
+    lo = np.searchsorted(bounds, day, side="right")
+    hi = np.searchsorted(bounds, day + inactive_days + 1, side="right")
+    keep = hi > lo
+    c, lo, hi = cust[keep], lo[keep], hi[keep]
+    # merge each customer's overlapping or touching intervals (hi never decreases)
+    start = np.ones(len(c), dtype=bool)
+    start[1:] = (c[1:] != c[:-1]) | (lo[1:] > hi[:-1])
+    starts = np.flatnonzero(start)
+    ends = np.append(starts[1:], len(c))[: len(starts)] - 1  # none without a kept day
+    s_idx, e_idx, who = lo[starts], hi[ends], c[starts]
+    is_new = first_day[who] >= bounds[np.maximum(s_idx - 1, 0)]
+    return first, last, s_idx, e_idx, is_new, np.ones(len(s_idx), dtype="int64")
+
+
+def _spells_engine(ep: EnginePurchases, period: str, inactive_days: int) -> _Spells | None:
+    """:func:`_spells` inside the engine: one row per (start, end, new) comes back.
+
+    Boundaries are absolute period codes here (``B`` is the start of period ``B``). Per
+    (customer, period): the latest purchase keeps the customer active longest, so its
+    time shifted by ``inactive_days + 1`` days gives the spell's end; an ordered window
+    per customer starts a new spell where one begins after the previous ended, and a
+    running sum numbers them. None where the engine has no ordered windows.
+    """
+    import narwhals as nw
+
+    last = int(period_codes(np.array([ep.as_of_day + 1]), period)[0]) - 1
+    cap = last + 2  # the boundary after the last complete period, and later ones
+    try:
+        end = period_ordinal(
+            nw.col("_last").dt.offset_by(f"{int(inactive_days) + 1}d"),
+            period,
+            ep.implementation,
+        )
+        per = (
+            ep.rows.with_columns(ep.period(period).alias("_p"))
+            .group_by("_cust", "_p")
+            .agg(nw.col("_time").max().alias("_last"))
+            .with_columns(
+                (nw.col("_p") + 1).clip(upper_bound=cap).alias("_lo"),
+                (end + 1).clip(upper_bound=cap).alias("_hi"),
+                nw.col("_p").min().over("_cust").alias("_p0"),  # the customer's first period
+            )
+            .filter(nw.col("_hi") > nw.col("_lo"))
+        )
+        per = per.with_columns(nw.col("_hi").shift(1).over("_cust", order_by="_p").alias("_prev"))
+    except NotImplementedError:  # Dask: no day offsets, no ordered windows
+        return None
+    first_day = collect(ep.rows.select(nw.col("_day").min().alias("_d")))["_d"].iloc[0]
+    if first_day is None or pd.isna(first_day):
+        return None
+    first = int(period_codes(np.array([int(first_day)]), period)[0])
+    begins = nw.col("_prev").is_null() | (nw.col("_lo") > nw.col("_prev"))
+    per = per.with_columns(begins.cast(nw.Int64).alias("_begins")).with_columns(
+        nw.col("_begins").cum_sum().over("_cust", order_by="_p").alias("_spell")
+    )
+    spells = (
+        per.group_by("_cust", "_spell")
+        .agg(
+            nw.col("_lo").min().alias("_s"),
+            nw.col("_hi").max().alias("_e"),
+            nw.col("_p0").min(),
+        )
+        .with_columns((nw.col("_p0") + 1 >= nw.col("_s")).alias("_new"))
+        .group_by("_s", "_e", "_new")
+        .agg(nw.len().alias("_n"))
+    )
+    counts = collect(spells)
+    return (
+        first,
+        last,
+        counts["_s"].to_numpy(dtype="int64") - first,
+        counts["_e"].to_numpy(dtype="int64") - first,
+        counts["_new"].to_numpy(dtype=bool),
+        counts["_n"].to_numpy(dtype="int64"),
+    )
 
 
 # --------------------------------------------------------------------------- features
