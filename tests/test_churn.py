@@ -13,6 +13,17 @@ from crm_analytics.churn import ChurnEvaluation, ChurnModel, churn_rate, feature
 from crm_analytics.exceptions import ColumnNotFoundError, InvalidDataError, NotFittedError
 
 
+@pytest.fixture(autouse=True, scope="module", params=["through polars", "numpy"])
+def _pandas_path(request: pytest.FixtureRequest):
+    """Every test on both paths of pandas input: run through polars, and numpy alone."""
+    if request.param == "through polars":
+        pytest.importorskip("polars")
+    before = crm.summary.USE_POLARS
+    crm.summary.USE_POLARS = request.param == "through polars"
+    yield request.param
+    crm.summary.USE_POLARS = before
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     """One OpenMP thread: on a busy 2-core machine spinning threads make fits 10x slower."""

@@ -51,6 +51,15 @@ def orders() -> pd.DataFrame:
     return pd.concat([o, split], ignore_index=True)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _numpy_reference():
+    """pandas results here come from the numpy path (pandas input is not run via polars)."""
+    before = crm.summary.USE_POLARS
+    crm.summary.USE_POLARS = False
+    yield
+    crm.summary.USE_POLARS = before
+
+
 def _native(engine: str, frame: pd.DataFrame, request: pytest.FixtureRequest) -> Any:
     if engine == "polars_lazy":
         pl = pytest.importorskip("polars")
@@ -180,6 +189,33 @@ def test_gap_based_calls_match_pandas(
         got, want = label(native, **kwargs), label(orders, **kwargs)
         _same(got, want, f"label {kwargs}")
         assert got.attrs == want.attrs
+
+
+def test_pandas_through_polars_matches_numpy(
+    orders: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas input runs through polars when it is installed: the same tables, dtypes too."""
+    pytest.importorskip("polars")
+    aware = orders.assign(order_time=orders["order_time"].dt.tz_localize("Asia/Shanghai"))
+    categorical = orders.assign(
+        channel=pd.Categorical(orders["channel"], categories=["小程序", "抖音", "淘宝", "天猫"])
+    )
+    calls = [
+        *[lambda d, k=k: repurchase_rate(d, **k) for k in RATES],
+        *[lambda d, k=k: cohort_table(d, **k) for k in COHORTS],
+        *[lambda d, k=k: churn_rate(d, **k) for k in CHURN],
+        lambda d: time_to_second_purchase(d).customers,
+        lambda d: interpurchase_times(d, merge_same_day=True),
+        lambda d: next_purchase_window(d, by="channel"),
+        lambda d: label(d),
+    ]
+    for frame in (orders, aware, categorical):
+        for i, call in enumerate(calls):
+            monkeypatch.setattr(crm.summary, "USE_POLARS", True)
+            got = call(frame)
+            monkeypatch.setattr(crm.summary, "USE_POLARS", False)
+            want = call(frame)
+            pd.testing.assert_frame_equal(got, want, obj=f"call {i}")
 
 
 def test_spark_matches_pandas(orders: pd.DataFrame, request: pytest.FixtureRequest) -> None:

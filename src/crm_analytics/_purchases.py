@@ -13,7 +13,7 @@ engine and only the per-order rows are collected, as pandas.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -171,6 +171,11 @@ def _check_roles(
 
 
 def _money(values: pd.Series, col: str, caller: str) -> np.ndarray:
+    _check_money_dtype(values, col, caller)
+    return values.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _check_money_dtype(values: pd.Series, col: str, caller: str) -> None:
     if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
         raise InvalidDataError(
             f"{caller}: column {col!r} must be numeric, got {values.dtype} "
@@ -178,7 +183,6 @@ def _money(values: pd.Series, col: str, caller: str) -> np.ndarray:
             f"Load with crm.read_orders(path), or convert first: "
             f"orders[{col!r}] = pd.to_numeric(orders[{col!r}])."
         )
-    return values.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def naive_ns(values: pd.Series) -> np.ndarray:
@@ -299,6 +303,11 @@ class EnginePurchases:
         Day number of ``as_of``.
     customer_col : str
         Name of the customer column (names the index of per-customer results).
+    by : str or None
+        Name of the group column.
+    dtypes : dict
+        pandas dtypes to give the collected ``_cust`` and ``_group`` values back (pandas
+        input run through polars), else empty.
     """
 
     rows: Any
@@ -306,6 +315,24 @@ class EnginePurchases:
     as_of: pd.Timestamp
     as_of_day: int
     customer_col: str
+    by: str | None = None
+    dtypes: dict[str, Any] = field(default_factory=dict)
+
+    def keys(self, values: Any) -> pd.Index:
+        """Collected customer keys as an Index named after the customer column."""
+        return self._index(values, "_cust", self.customer_col)
+
+    def groups(self, values: Any) -> pd.Index:
+        """Collected group values as an Index named after ``by``."""
+        return self._index(values, "_group", self.by)
+
+    def _index(self, values: Any, column: str, name: str | None) -> pd.Index:
+        index = pd.Index(values, name=name)
+        dtype = self.dtypes.get(column)
+        if dtype is not None and index.dtype != dtype:
+            with contextlib.suppress(TypeError, ValueError):  # else keep the collected dtype
+                index = index.astype(dtype)
+        return index
 
     @property
     def unit(self) -> list[str]:
@@ -352,13 +379,23 @@ def engine_purchases(
     at or before ``as_of``, with a customer (and, with ``per_order``, an order id). With
     ``per_order`` the lines of an order become one row (earliest time, net sum) inside
     the engine. Only the latest order time is computed here (when ``as_of`` is None).
-    pandas, Modin, cuDF and pyarrow data give None: :func:`purchase_orders` reduces them
-    with numpy.
+    pandas input runs through polars when it is installed (``crm_analytics.summary.
+    USE_POLARS``), after the same checks as the numpy path; otherwise, and for Modin, cuDF
+    and pyarrow data, this gives None and :func:`purchase_orders` reduces them with numpy.
     """
     import narwhals as nw
 
+    dtypes: dict[str, Any] = {}
     if isinstance(orders, pd.DataFrame):
-        return None
+        roles = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+        accelerated = _through_polars(orders, roles, by, caller)
+        if accelerated is None:
+            return None
+        # per-customer and per-group results get the pandas key types back
+        dtypes = {"_cust": orders[customer_col].dtype}
+        if by is not None:
+            dtypes["_group"] = orders[by].dtype
+        orders = accelerated
     frame = as_frame(orders, caller=caller)
     impl = nw.Implementation
     if frame.implementation in (impl.PANDAS, impl.MODIN, impl.CUDF, impl.PYARROW):
@@ -412,7 +449,50 @@ def engine_purchases(
     from .summary import _day_number
 
     rows = rows.with_columns(_day_number(nw.col("_time"), frame.implementation).alias("_day"))
-    return EnginePurchases(rows, frame.implementation, as_of_ts, day_number(as_of_ts), customer_col)
+    return EnginePurchases(
+        rows, frame.implementation, as_of_ts, day_number(as_of_ts), customer_col, by, dtypes
+    )
+
+
+def _through_polars(
+    orders: pd.DataFrame, roles: dict[str, Any], by: str | None, caller: str
+) -> Any:
+    """The used columns of pandas ``orders`` as a polars LazyFrame, or None.
+
+    None when polars is not installed (or ``USE_POLARS`` is off) or cannot hold a
+    column (mixed types in an object column): the numpy path then runs. The checks of
+    the numpy path come first, so a bad column raises the same error on both.
+    """
+    from .summary import _polars_available
+
+    if not _polars_available():
+        return None
+    columns = [str(c) for c in orders.columns]
+    _check_roles(
+        columns,
+        roles["customer_col"],
+        roles["time_col"],
+        roles["order_col"],
+        roles["amount_col"],
+        by,
+        caller,
+    )
+    check_datetime_dtype(orders[roles["time_col"]].dtype, roles["time_col"], caller=caller)
+    used = [roles["customer_col"], roles["time_col"], roles["order_col"], roles["amount_col"]]
+    _check_money_dtype(orders[roles["amount_col"]], roles["amount_col"], caller)
+    if roles["refund_col"] is not None and roles["refund_col"] in columns:
+        _check_money_dtype(orders[roles["refund_col"]], roles["refund_col"], caller)
+        used.append(roles["refund_col"])
+    if roles["status_col"] is not None and roles["status_col"] in columns:
+        used.append(roles["status_col"])
+    if by is not None:
+        used.append(by)
+    import polars as pl
+
+    try:
+        return pl.from_pandas(orders[list(dict.fromkeys(used))]).lazy()
+    except Exception:  # a column polars cannot hold: the numpy path takes it
+        return None
 
 
 def with_gaps(rows: Any, partition: list[str]) -> Any | None:

@@ -284,7 +284,7 @@ def _label_stats_engine(ep: EnginePurchases, own_rhythm: bool) -> _LabelStats | 
     counts = collect(
         gaps.filter(~nw.col("_gap").is_null()).group_by("_gap").agg(nw.len().alias("_n"))
     )
-    keys = pd.Index(per["_cust"].to_numpy(), name=ep.customer_col)
+    keys = ep.keys(per["_cust"].to_numpy())
     own = per["_median"].to_numpy(dtype="float64", na_value=np.nan) if own_rhythm else None
     return (
         keys,

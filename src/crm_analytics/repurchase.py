@@ -496,7 +496,7 @@ def _rate_cells_engine(
     groups = None
     if by is not None:
         group, uniq = pd.factorize(cells["_group"].to_numpy(), use_na_sentinel=False)
-        groups = pd.Index(uniq, name=by)
+        groups = ep.groups(uniq)
         n_groups = max(len(groups), 1)
     else:
         group, n_groups = np.zeros(len(cells), dtype="int64"), 1
@@ -865,7 +865,7 @@ def time_to_second_purchase(
         second = _group_min(time[later], cust[later], len(keys))
     else:  # one row per customer comes back
         per_customer = collect(_first_and_second(ep, ep.rows, merge_same_day))
-        keys = pd.Index(per_customer["_cust"].to_numpy(), name=customer_col)
+        keys = ep.keys(per_customer["_cust"].to_numpy())
         as_of_day = ep.as_of_day
         first = naive_ns(per_customer["_first"])
         second = naive_ns(per_customer["_second"])
@@ -995,7 +995,7 @@ def interpurchase_times(
                     "median_gap_days": per["median_gap_days"].to_numpy("float64", na_value=np.nan),
                     "mean_gap_days": per["mean_gap_days"].to_numpy("float64", na_value=np.nan),
                 },
-                index=pd.Index(per["_cust"].to_numpy(), name=customer_col),
+                index=ep.keys(per["_cust"].to_numpy()),
             )
             return out.sort_index(kind="stable")
     p = _purchases(orders, caller, as_of, None, cols)
@@ -1096,6 +1096,7 @@ def next_purchase_window(
     tables = _gap_tables_engine(ep, by, merge_same_day) if ep is not None else None
     if tables is not None:
         # (group, gap, count) rows: one per distinct gap of a group
+        assert ep is not None
         gap_rows, customer_rows, all_groups = tables
         n_all, n_gaps = len(all_groups), len(gap_rows)
         if by is None:
@@ -1108,7 +1109,7 @@ def next_purchase_window(
                 ),
                 use_na_sentinel=False,
             )
-            groups, n_groups = pd.Index(uniq, name=by), len(uniq)
+            groups, n_groups = ep.groups(uniq), len(uniq)
         gap_group = codes[n_all : n_all + n_gaps]
         gap_values = gap_rows["_gap"].to_numpy(dtype="int64")
         weights = gap_rows["_n"].to_numpy(dtype="int64")
