@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from _engines import engine_frames
 
 from crm_analytics.kpi import decompose, kpi_tree
 
@@ -61,23 +62,7 @@ def median_time(fn, repeats: int) -> float:
 
 def engine_cases(orders: pd.DataFrame, repeats: int) -> list[tuple[str, float, str, float]]:
     """(case, seconds in the engine, peer, seconds collecting to pandas first) per engine."""
-    engines = {}
-    try:
-        import polars as pl
-
-        frame = pl.from_pandas(orders)
-        engines["polars LazyFrame"] = (frame.lazy(), lambda: frame.lazy().collect().to_pandas())
-    except ImportError:
-        pass
-    try:
-        import duckdb
-
-        con = duckdb.connect()
-        con.register("orders_df", orders)
-        con.execute("CREATE TABLE orders AS SELECT * FROM orders_df")
-        engines["DuckDB table"] = (con.table("orders"), lambda: con.table("orders").df())
-    except ImportError:
-        pass
+    engines = engine_frames(orders)
     rows = []
     for name, (native, collect) in engines.items():
         for label, kwargs in (("period='M'", {}), ("period='M', by='channel'", {"by": "channel"})):

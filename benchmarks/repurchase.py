@@ -23,6 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from _engines import engine_frames
 
 import crm_analytics as crm
 from crm_analytics.churn import ChurnModel, churn_rate
@@ -102,23 +103,7 @@ def churn_on_cdnow() -> None:
 
 def engine_rows(orders: pd.DataFrame, repeat: int) -> list[tuple[str, float, str, float]]:
     """(case, seconds in the engine, peer, seconds collecting to pandas first) rows."""
-    engines = {}
-    try:
-        import polars as pl
-
-        frame = pl.from_pandas(orders)
-        engines["polars LazyFrame"] = (frame.lazy(), lambda: frame.lazy().collect().to_pandas())
-    except ImportError:
-        pass
-    try:
-        import duckdb
-
-        con = duckdb.connect()
-        con.register("orders_df", orders)
-        con.execute("CREATE TABLE orders AS SELECT * FROM orders_df")
-        engines["DuckDB table"] = (con.table("orders"), lambda: con.table("orders").df())
-    except ImportError:
-        pass
+    engines = engine_frames(orders)
     calls: dict[str, Callable[[object], pd.DataFrame]] = {
         "cohort_table()": lambda d: cohort_table(d),
         "repurchase_rate(period='M')": lambda d: repurchase_rate(d, period="M"),

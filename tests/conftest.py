@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny hand-checked orders frame, Groceries, a local Spark session."""
+"""Shared fixtures: tiny hand-checked orders, Groceries, Spark, both pandas paths."""
 
 from __future__ import annotations
 
@@ -76,3 +76,20 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="module", params=["through polars", "numpy"])
+def pandas_path(request: pytest.FixtureRequest):
+    """Run a module's tests on both paths of pandas input (``pytestmark``).
+
+    pandas orders go through polars when it is installed (``crm.summary.USE_POLARS``);
+    the numpy path runs without it. Both must give the same results.
+    """
+    import crm_analytics as crm
+
+    if request.param == "through polars":
+        pytest.importorskip("polars")
+    before = crm.summary.USE_POLARS
+    crm.summary.USE_POLARS = request.param == "through polars"
+    yield request.param
+    crm.summary.USE_POLARS = before

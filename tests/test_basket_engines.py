@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from engines import to_engine
 
 import crm_analytics as crm
 from crm_analytics import basket
@@ -62,26 +63,6 @@ def _prepare(orders: pd.DataFrame) -> pd.DataFrame:
     return orders.assign(status=orders["status"].astype(str)).drop(columns=["paid_time"])
 
 
-def _to_engine(engine: str, frame: pd.DataFrame, request: pytest.FixtureRequest) -> Any:
-    if engine == "polars_lazy":
-        import polars as pl
-
-        return pl.from_pandas(frame).lazy()
-    if engine == "polars":
-        import polars as pl
-
-        return pl.from_pandas(frame)
-    if engine == "duckdb":
-        import duckdb
-
-        return duckdb.from_df(frame)
-    if engine == "dask":
-        import dask.dataframe as dd
-
-        return dd.from_pandas(frame, npartitions=3)
-    return request.getfixturevalue("spark").createDataFrame(frame)
-
-
 def _messages(record: Any) -> list[str]:
     return [str(w.message) for w in record if issubclass(w.category, DataQualityWarning)]
 
@@ -120,7 +101,7 @@ def expected(orders: pd.DataFrame) -> dict[str, tuple[Any, list[str]]]:
 
 @pytest.fixture(scope="module")
 def natives(orders: pd.DataFrame, request: pytest.FixtureRequest) -> dict[str, Any]:
-    return {e: _to_engine(e, orders, request) for e in ENGINES if e != "spark"}
+    return {e: to_engine(e, orders, request) for e in ENGINES if e != "spark"}
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +170,7 @@ def test_long_basket_warning_names_the_smallest_long_basket(natives: dict[str, A
 def test_groceries_equal_pandas(
     engine: str, groceries: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _to_engine(engine, groceries, request)
+    native = to_engine(engine, groceries, request)
     kwargs = {"basket_col": "basket_id", "item_col": "item"}
     want = frequent_itemsets(groceries, min_support=0.001, **kwargs)
     got = frequent_itemsets(native, min_support=0.001, **kwargs)
@@ -227,7 +208,7 @@ def test_sequential_rules_observe_to_the_latest_row_of_any_status(
     assert want.attrs["as_of"] == late["order_time"].iloc[0]
     for engine in ("polars_lazy", "duckdb", "dask"):
         got = sequential_rules(
-            _to_engine(engine, data, request), min_customers=3, level="category", within_days=60
+            to_engine(engine, data, request), min_customers=3, level="category", within_days=60
         )
         assert got.attrs["as_of"] == want.attrs["as_of"], engine
         _assert_same(got, want)
@@ -399,11 +380,11 @@ def test_no_purchase_rows_give_the_pandas_errors(
     calls = (lambda d: frequent_itemsets(d, min_support=0.5), lambda d: basket_matrix(d))
     for call in calls:
         message = _same_error(
-            InvalidDataError, call, cancelled, _to_engine(engine, cancelled, request)
+            InvalidDataError, call, cancelled, to_engine(engine, cancelled, request)
         )
         assert "none of the 1 rows is a purchase" in message
         empty = plain.head(0)
-        message = _same_error(InvalidDataError, call, empty, _to_engine(engine, empty, request))
+        message = _same_error(InvalidDataError, call, empty, to_engine(engine, empty, request))
         assert "`orders` has no rows" in message
 
 
@@ -413,7 +394,7 @@ def test_missing_keys_give_the_pandas_warning(
 ) -> None:
     gappy = shop.astype({"status": str, "product_id": object})
     gappy.loc[[0, 4, 9], "product_id"] = None  # two purchase rows and a cancelled one
-    native = _to_engine(engine, gappy, request)
+    native = to_engine(engine, gappy, request)
     for call in (lambda d: frequent_itemsets(d, min_count=1), lambda d: basket_matrix(d)):
         with pytest.warns(DataQualityWarning, match="2 of 7 purchase rows have no 'product_id'"):
             got = call(native)
@@ -428,7 +409,7 @@ def test_missing_keys_give_the_pandas_warning(
         InvalidDataError,
         lambda d: frequent_itemsets(d, min_support=0.5),
         empty,
-        _to_engine(engine, empty, request),
+        to_engine(engine, empty, request),
     )
     assert "'product_id' is empty in all 7 purchase rows" in message
 

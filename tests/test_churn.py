@@ -12,16 +12,8 @@ import crm_analytics as crm
 from crm_analytics.churn import ChurnEvaluation, ChurnModel, churn_rate, features, label
 from crm_analytics.exceptions import ColumnNotFoundError, InvalidDataError, NotFittedError
 
-
-@pytest.fixture(autouse=True, scope="module", params=["through polars", "numpy"])
-def _pandas_path(request: pytest.FixtureRequest):
-    """Every test on both paths of pandas input: run through polars, and numpy alone."""
-    if request.param == "through polars":
-        pytest.importorskip("polars")
-    before = crm.summary.USE_POLARS
-    crm.summary.USE_POLARS = request.param == "through polars"
-    yield request.param
-    crm.summary.USE_POLARS = before
+# every test on both paths of pandas input: run through polars, and numpy alone
+pytestmark = pytest.mark.usefixtures("pandas_path")
 
 
 @pytest.fixture(autouse=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from engines import to_engine
 
 import crm_analytics as crm
 
@@ -42,20 +43,6 @@ def expected(orders: pd.DataFrame) -> dict[str, Any]:
     return {name: fn(orders) for name, fn in CALLS.items()}
 
 
-def _native(engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest) -> Any:
-    if engine == "polars":
-        pl = pytest.importorskip("polars")
-        return pl.from_pandas(orders).lazy()
-    if engine == "duckdb":
-        duckdb = pytest.importorskip("duckdb")
-        return duckdb.from_df(orders)
-    if engine == "dask":
-        dd = pytest.importorskip("dask.dataframe")
-        return dd.from_pandas(orders, npartitions=3)
-    spark = request.getfixturevalue("spark")
-    return spark.createDataFrame(orders)
-
-
 def _same(got: Any, want: Any, name: str) -> None:
     if name == "basket_pairs":
         key = lambda f: f.assign(itemset=f["itemset"].map(lambda s: tuple(sorted(s))))  # noqa: E731
@@ -66,10 +53,10 @@ def _same(got: Any, want: Any, name: str) -> None:
     )
 
 
-@pytest.mark.parametrize("engine", ["polars", "duckdb", "dask", "spark"])
+@pytest.mark.parametrize("engine", ["polars_lazy", "duckdb", "dask", "spark"])
 def test_every_engine_matches_pandas(
     engine: str, orders: pd.DataFrame, expected: dict[str, Any], request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
     for name, fn in CALLS.items():
         _same(fn(native), expected[name], f"{name} on {engine}")

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from engines import to_engine
 
 import crm_analytics as crm
 from crm_analytics import kpi
@@ -81,23 +82,6 @@ def null_groups(orders: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _native(engine: str, frame: pd.DataFrame, request: pytest.FixtureRequest) -> Any:
-    if engine == "polars_lazy":
-        pl = pytest.importorskip("polars")
-        return pl.from_pandas(frame).lazy()
-    if engine == "polars":
-        pl = pytest.importorskip("polars")
-        return pl.from_pandas(frame)
-    if engine == "duckdb":
-        duckdb = pytest.importorskip("duckdb")
-        return duckdb.from_df(frame)
-    if engine == "dask":
-        dd = pytest.importorskip("dask.dataframe")
-        return dd.from_pandas(frame, npartitions=3)
-    spark = request.getfixturevalue("spark")
-    return spark.createDataFrame(frame)
-
-
 def _same(got: kpi.KpiResult, want: kpi.KpiResult, what: str) -> None:
     for attr in ("wide", "total"):
         pd.testing.assert_frame_equal(
@@ -125,7 +109,7 @@ SHORT = ("quarter by channel", "day by channel, as_of", "custom tree by channel,
 def test_every_case_matches_pandas(
     engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
     for name, kwargs in CASES.items():
         if engine in ("polars", "dask") and name not in SHORT:
             continue  # the same engine code as polars_lazy / DuckDB; Dask plans are slow
@@ -136,7 +120,7 @@ def test_every_case_matches_pandas(
 def test_null_groups_match_pandas(
     engine: str, null_groups: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, null_groups, request)
+    native = to_engine(engine, null_groups, request)
     for kwargs in ({"by": "channel"}, {"by": "channel", "tree": CUSTOM, "period": "Q"}):
         got, want = kpi_tree(native, **kwargs), kpi_tree(null_groups, **kwargs)
         _same(got, want, f"null groups on {engine}")
@@ -147,8 +131,8 @@ def test_null_groups_match_pandas(
 def test_events_match_pandas(
     engine: str, orders: pd.DataFrame, events: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
-    native_events = _native(engine, events, request)
+    native = to_engine(engine, orders, request)
+    native_events = to_engine(engine, events, request)
     want = kpi_tree(orders, events=events)
     assert want.tree is ECOMMERCE_TRAFFIC
     _same(kpi_tree(native, events=native_events), want, f"events on {engine}")
@@ -172,7 +156,7 @@ def test_aware_times_use_the_wall_clock(
     engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
     aware = orders.assign(order_time=orders["order_time"].dt.tz_localize("Asia/Shanghai"))
-    native = _native(engine, aware, request)
+    native = to_engine(engine, aware, request)
     for kwargs in ({}, {"period": "D", "as_of": "2024-05-31 23:30"}):
         got = kpi_tree(native, **kwargs)
         # the engine's own times (DuckDB and Spark keep the instant, in their time zone)
@@ -185,7 +169,7 @@ def test_spark_matches_pandas(
     orders: pd.DataFrame, events: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
     """Two calls that together cover the cases above (Spark jobs are slow to start)."""
-    native = _native("spark", orders, request)
+    native = to_engine("spark", orders, request)
     # the traffic tree with the custom tree's measures on the side
     side = [n for n in CUSTOM.nodes if n.name != "sales"]
     tree = ECOMMERCE_TRAFFIC.replace(
@@ -193,12 +177,12 @@ def test_spark_matches_pandas(
     )
     kwargs: dict[str, Any] = {"tree": tree, "by": "channel", "period": "W", "as_of": "2024-06-15"}
     _same(
-        kpi_tree(native, events=_native("spark", events, request), **kwargs),
+        kpi_tree(native, events=to_engine("spark", events, request), **kwargs),
         kpi_tree(orders, events=events, **kwargs),
         "spark: traffic and custom measures by channel",
     )
     aware = orders.assign(order_time=orders["order_time"].dt.tz_localize("Asia/Shanghai"))
-    native_aware = _native("spark", aware, request)
+    native_aware = to_engine("spark", aware, request)
     small = KpiTree(
         [
             Formula("sales_per_customer", "ratio", ("revenue", "customers")),
@@ -229,7 +213,7 @@ def test_missing_values_and_optional_columns(
         (orders.iloc[:0], {"by": "channel"}),  # no rows: no periods
         (orders, {"as_of": "2000-01-01"}),  # nothing before as_of
     ):
-        native = _native(engine, frame, request)
+        native = to_engine(engine, frame, request)
         _same(kpi_tree(native, **kwargs), kpi_tree(frame, **kwargs), f"{engine}, {kwargs}")
 
 
@@ -249,8 +233,8 @@ def test_only_aggregates_are_collected(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    native = _native(engine, orders, request)
-    native_events = _native(engine, events, request)
+    native = to_engine(engine, orders, request)
+    native_events = to_engine(engine, events, request)
     to_pandas, collect = kpi._to_pandas, kpi._collect
     collected: list[int] = []
 
@@ -281,7 +265,7 @@ def test_only_aggregates_are_collected(
 def test_errors_match_pandas(
     engine: str, orders: pd.DataFrame, events: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
 
     def message(data: Any, exc: type[Exception], **kwargs: Any) -> str:
         with pytest.raises(exc) as info:
@@ -307,7 +291,7 @@ def test_errors_match_pandas(
     assert message(native, InvalidDataError, events=events, tree=bad) == message(
         orders, InvalidDataError, events=events, tree=bad
     )
-    text_times = _native(
+    text_times = to_engine(
         engine, orders.assign(order_time=orders["order_time"].astype(str)), request
     )
     assert "pd.to_datetime" in message(text_times, InvalidDataError)

@@ -20,17 +20,8 @@ from crm_analytics.repurchase import (
     time_to_second_purchase,
 )
 
-
-@pytest.fixture(autouse=True, scope="module", params=["through polars", "numpy"])
-def _pandas_path(request: pytest.FixtureRequest):
-    """Every test on both paths of pandas input: run through polars, and numpy alone."""
-    if request.param == "through polars":
-        pytest.importorskip("polars")
-    before = crm.summary.USE_POLARS
-    crm.summary.USE_POLARS = request.param == "through polars"
-    yield request.param
-    crm.summary.USE_POLARS = before
-
+# every test on both paths of pandas input: run through polars, and numpy alone
+pytestmark = pytest.mark.usefixtures("pandas_path")
 
 # tiny_orders (conftest), as purchase orders; as_of = 2024-03-31 21:00 (c's unpaid order):
 #   a: a1 Jan 1 10:00 (100), a2 Jan 15 (30 + 20), a3 Mar 1 (60 - 10)

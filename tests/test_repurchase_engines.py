@@ -14,6 +14,7 @@ import narwhals as nw
 import numpy as np
 import pandas as pd
 import pytest
+from engines import to_engine
 
 import crm_analytics as crm
 from crm_analytics import churn, repurchase
@@ -58,23 +59,6 @@ def _numpy_reference():
     crm.summary.USE_POLARS = False
     yield
     crm.summary.USE_POLARS = before
-
-
-def _native(engine: str, frame: pd.DataFrame, request: pytest.FixtureRequest) -> Any:
-    if engine == "polars_lazy":
-        pl = pytest.importorskip("polars")
-        return pl.from_pandas(frame).lazy()
-    if engine == "polars":
-        pl = pytest.importorskip("polars")
-        return pl.from_pandas(frame)
-    if engine == "duckdb":
-        duckdb = pytest.importorskip("duckdb")
-        return duckdb.from_df(frame)
-    if engine == "dask":
-        dd = pytest.importorskip("dask.dataframe")
-        return dd.from_pandas(frame, npartitions=3)
-    spark = request.getfixturevalue("spark")
-    return spark.createDataFrame(frame)
 
 
 def _same(got: pd.DataFrame, want: pd.DataFrame, what: str) -> None:
@@ -128,7 +112,7 @@ CHURN: list[dict[str, Any]] = [
 def test_repurchase_rate_matches_pandas(
     engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
     for kwargs in RATES:
         _same(repurchase_rate(native, **kwargs), repurchase_rate(orders, **kwargs), str(kwargs))
 
@@ -137,7 +121,7 @@ def test_repurchase_rate_matches_pandas(
 def test_cohort_table_matches_pandas(
     engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
     for kwargs in COHORTS:
         got, want = cohort_table(native, **kwargs), cohort_table(orders, **kwargs)
         _same(got, want, str(kwargs))
@@ -148,7 +132,7 @@ def test_cohort_table_matches_pandas(
 def test_time_to_second_purchase_matches_pandas(
     engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
     for kwargs in ({}, {"merge_same_day": True, "within_days": (7, 400)}, {"as_of": "2023-06-30"}):
         got, want = (
             time_to_second_purchase(native, **kwargs),
@@ -162,7 +146,7 @@ def test_time_to_second_purchase_matches_pandas(
 def test_churn_rate_matches_pandas(
     engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
     for kwargs in CHURN:
         _same(churn_rate(native, **kwargs), churn_rate(orders, **kwargs), str(kwargs))
 
@@ -172,7 +156,7 @@ def test_gap_based_calls_match_pandas(
     engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
     """interpurchase_times, next_purchase_window and label (Dask collects the orders)."""
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
     for kwargs in ({}, {"merge_same_day": True}, {"as_of": "2023-09-30"}):
         _same(interpurchase_times(native, **kwargs), interpurchase_times(orders, **kwargs),
               f"interpurchase_times {kwargs}")  # fmt: skip
@@ -220,7 +204,7 @@ def test_pandas_through_polars_matches_numpy(
 
 def test_spark_matches_pandas(orders: pd.DataFrame, request: pytest.FixtureRequest) -> None:
     """One case of each function that covers the joins, the unions and the null groups."""
-    native = _native("spark", orders, request)
+    native = to_engine("spark", orders, request)
     for kwargs in (
         {"definition": "orders", "period": "M", "by": "channel", "merge_same_day": True},
         {"definition": "returning", "period": "Q", "by": "channel"},
@@ -252,7 +236,7 @@ def test_edge_inputs_match_pandas(
         lambda d: churn_rate(d, period="M"),
     ]
     for frame in (bare, aware):
-        native = _native(engine, frame, request)
+        native = to_engine(engine, frame, request)
         if engine == "duckdb":  # DuckDB keeps the instant, in its session's time zone
             frame = nw.from_native(native).collect().to_pandas()
         for call in calls:
@@ -260,7 +244,7 @@ def test_edge_inputs_match_pandas(
         got, want = time_to_second_purchase(native), time_to_second_purchase(frame)
         _same(got.customers, want.customers, f"{engine}: time to second purchase")
     # nothing bought by as_of: empty rates, one cohort row, no churn periods
-    early = _native(engine, orders, request)
+    early = to_engine(engine, orders, request)
     for call in (
         lambda d: repurchase_rate(d, as_of="2000-01-01"),
         lambda d: repurchase_rate(d, period="M", as_of="2000-01-01", by="channel"),
@@ -288,7 +272,7 @@ def test_only_cells_are_collected(
     request: pytest.FixtureRequest,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
     collected: list[int] = []
     collect = repurchase.collect
 
@@ -339,7 +323,7 @@ def test_only_cells_are_collected(
 def test_errors_match_pandas(
     engine: str, orders: pd.DataFrame, request: pytest.FixtureRequest
 ) -> None:
-    native = _native(engine, orders, request)
+    native = to_engine(engine, orders, request)
 
     def message(call: Any, data: Any, exc: type[Exception]) -> str:
         with pytest.raises(exc) as info:
@@ -357,7 +341,7 @@ def test_errors_match_pandas(
         )
     text_times = orders.assign(order_time=orders["order_time"].astype(str))
     for call in (lambda d: cohort_table(d), lambda d: churn_rate(d)):
-        assert "pd.to_datetime" in message(call, _native(engine, text_times, request),
+        assert "pd.to_datetime" in message(call, to_engine(engine, text_times, request),
                                            InvalidDataError)  # fmt: skip
 
 
