@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+from _engines import engine_frames
 
 import crm_analytics as crm
 
@@ -150,26 +151,17 @@ def main() -> None:
     cases: dict[str, Callable[[], object]] = {
         "crm.customer_summary (pandas)": lambda: crm.customer_summary(orders),
     }
-    try:
-        import polars as pl
-
-        pl_orders = pl.from_pandas(orders)
-        cases["crm.customer_summary (polars lazy)"] = lambda: crm.customer_summary(pl_orders.lazy())
-        cases["hand-written polars lazy group-by"] = lambda: hand_polars(pl_orders)
+    frames = engine_frames(orders)
+    if "polars LazyFrame" in frames:
+        lazy = frames["polars LazyFrame"][0]
+        cases["crm.customer_summary (polars lazy)"] = lambda: crm.customer_summary(lazy)
+        cases["hand-written polars lazy group-by"] = lambda: hand_polars(lazy)
         cases["hand-written polars, with monetary_value"] = lambda: hand_polars(
-            pl_orders, with_value=True
+            lazy, with_value=True
         )
-    except ImportError:
-        pass
-    try:
-        import duckdb
-
-        con = duckdb.connect()
-        con.register("orders_df", orders)
-        con.execute("CREATE TABLE orders AS SELECT * FROM orders_df")
-        cases["crm.customer_summary (DuckDB)"] = lambda: crm.customer_summary(con.table("orders"))
-    except ImportError:
-        pass
+    if "DuckDB table" in frames:
+        table = frames["DuckDB table"][0]
+        cases["crm.customer_summary (DuckDB)"] = lambda: crm.customer_summary(table)
     cases["hand-written pandas group-by"] = lambda: hand_pandas(orders)
     if not args.skip_lifetimes:
         cases["lifetimes summary_data_from_transaction_data"] = lambda: lifetimes_summary(orders)

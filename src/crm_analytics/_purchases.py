@@ -140,12 +140,7 @@ def purchase_orders(
         as_of=as_of,
         before=before,
         by=by,
-        customer_col=customer_col,
-        time_col=time_col,
-        order_col=order_col,
-        amount_col=amount_col,
-        status_col=status_col,
-        refund_col=refund_col,
+        cols=column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col),
         per_order=per_order,
     )
 
@@ -546,15 +541,10 @@ def _engine_orders(
     as_of: Any,
     before: pd.Timestamp | None,
     by: str | None,
-    customer_col: str,
-    time_col: str,
-    order_col: str,
-    amount_col: str,
-    status_col: str | None,
-    refund_col: str | None,
+    cols: dict[str, Any],
     per_order: bool,
 ) -> Purchases:
-    cols = column_roles(customer_col, time_col, order_col, amount_col, status_col, refund_col)
+    """:func:`purchase_orders` of a frame that is not pandas: reduced in its engine."""
     ep = engine_purchases(
         orders, caller=caller, as_of=as_of, before=before, by=by, per_order=per_order, **cols
     )
@@ -583,8 +573,8 @@ def _engine_orders(
     if by is not None:
         group, group_keys = pd.factorize(native["_group"].to_numpy(), use_na_sentinel=False)
         out["group"] = group.astype("int64")
-        groups = pd.Index(group_keys, name=by)
-    return Purchases(out, pd.Index(cust_keys, name=customer_col), groups, ep.as_of, ep.as_of_day)
+        groups = ep.groups(group_keys)
+    return Purchases(out, ep.keys(cust_keys), groups, ep.as_of, ep.as_of_day)
 
 
 # --------------------------------------------------------------------------- periods
