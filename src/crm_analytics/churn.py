@@ -394,20 +394,18 @@ def churn_rate(
         else:  # no ordered windows (Dask): the last day of each customer and period
             cust, day, first_day = _last_days_engine(ep, period)
             as_of_day = ep.as_of_day
-        first = int(period_codes(np.array([day.min()]), period)[0]) if len(day) else None
-        last = int(period_codes(np.array([as_of_day + 1]), period)[0]) - 1
-        if first is not None:
+        if len(day):
+            first = int(period_codes(np.array([day.min()]), period)[0])
+            # complete periods: their last day is on or before as_of
+            last = int(period_codes(np.array([as_of_day + 1]), period)[0]) - 1
             spells = _spells(cust, day, first_day, period, inactive_days, first, last)
-    else:
-        first, last = spells[0], spells[1]
     columns = ["active_start", "new", "reactivated", "lost", "active_end"]
-    if first is None or spells is None:
+    if spells is None:  # no purchase
         empty = pd.DataFrame({c: np.zeros(0, "int64") for c in columns})
         empty["churn_rate"] = np.zeros(0)
         empty.index = period_index(np.zeros(0, "int64"), period, "period")
         return empty
-    _, _, s_idx, e_idx, is_new, weight = spells
-    # complete periods: their last day is on or before as_of
+    first, last, s_idx, e_idx, is_new, weight = spells
     n_periods = max(last - first + 1, 0)
     size = n_periods + 1
 
