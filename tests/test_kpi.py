@@ -23,6 +23,9 @@ from crm_analytics.kpi import (
     kpi_tree,
 )
 
+# every test on both paths of pandas input: run through polars, and numpy alone
+pytestmark = pytest.mark.usefixtures("pandas_path")
+
 # sales = customers × sales_per_customer: the two-driver tree of the worked example
 TWO = KpiTree(
     [

@@ -19,6 +19,12 @@ from crm_analytics import kpi
 from crm_analytics.exceptions import ColumnNotFoundError, InvalidDataError
 from crm_analytics.kpi import ECOMMERCE_TRAFFIC, Formula, KpiTree, Measure, kpi_tree
 
+# pandas results here come from the numpy path: the engines are compared with it
+pytestmark = [
+    pytest.mark.usefixtures("pandas_path"),
+    pytest.mark.parametrize("pandas_path", ["numpy"], indirect=True),
+]
+
 ENGINES = ["polars_lazy", "polars", "duckdb", "dask"]
 
 # a branch (match=), a distinct count of another column, repeat buyers of a category,
@@ -303,3 +309,42 @@ def test_pyarrow_goes_through_pandas(orders: pd.DataFrame) -> None:
     pa = pytest.importorskip("pyarrow")
     table = pa.Table.from_pandas(orders, preserve_index=False)
     _same(kpi_tree(table, by="channel"), kpi_tree(orders, by="channel"), "pyarrow")
+
+
+def test_pandas_through_polars_matches_numpy(
+    orders: pd.DataFrame, events: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pandas input is aggregated by polars when it is installed: the same tables."""
+    pytest.importorskip("polars")
+    in_engine = kpi._kpi_tree_in_engine
+    runs: list[str] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        runs.append(type(args[0].to_native()).__name__)
+        return in_engine(*args, **kwargs)
+
+    monkeypatch.setattr(kpi, "_kpi_tree_in_engine", spy)
+    aware = orders.assign(order_time=orders["order_time"].dt.tz_localize("Asia/Shanghai"))
+    cases: list[tuple[pd.DataFrame, dict[str, Any]]] = [
+        *[(orders, kwargs) for kwargs in CASES.values()],
+        (orders, {"events": events, "by": "channel", "period": "W"}),
+        (aware, {"period": "D", "as_of": "2024-05-31 23:30"}),
+    ]
+    for frame, kwargs in cases:
+        monkeypatch.setattr(crm.summary, "USE_POLARS", True)
+        runs.clear()
+        got = kpi_tree(frame, **kwargs)
+        assert runs == ["LazyFrame"], kwargs
+        monkeypatch.setattr(crm.summary, "USE_POLARS", False)
+        runs.clear()
+        want = kpi_tree(frame, **kwargs)
+        assert runs == []
+        for attr in ("wide", "total"):
+            pd.testing.assert_frame_equal(getattr(got, attr), getattr(want, attr), obj=attr)
+    # a categorical `by` and text amounts stay on the numpy path (its group order, its
+    # handling of text money)
+    monkeypatch.setattr(crm.summary, "USE_POLARS", True)
+    runs.clear()
+    kpi_tree(orders.assign(channel=orders["channel"].astype("category")), by="channel")
+    kpi_tree(orders.assign(amount=orders["amount"].astype(str)))
+    assert runs == []

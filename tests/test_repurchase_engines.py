@@ -28,6 +28,12 @@ from crm_analytics.repurchase import (
     time_to_second_purchase,
 )
 
+# pandas results here come from the numpy path: the engines are compared with it
+pytestmark = [
+    pytest.mark.usefixtures("pandas_path"),
+    pytest.mark.parametrize("pandas_path", ["numpy"], indirect=True),
+]
+
 ENGINES = ["polars_lazy", "polars", "duckdb", "dask"]
 
 
@@ -50,15 +56,6 @@ def orders() -> pd.DataFrame:
     split["customer_id"] = o.loc[paid[0], "customer_id"]
     split["order_time"] = pd.to_datetime(["2024-03-31 23:50", "2024-04-01 00:10"])
     return pd.concat([o, split], ignore_index=True)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _numpy_reference():
-    """pandas results here come from the numpy path (pandas input is not run via polars)."""
-    before = crm.summary.USE_POLARS
-    crm.summary.USE_POLARS = False
-    yield
-    crm.summary.USE_POLARS = before
 
 
 def _same(got: pd.DataFrame, want: pd.DataFrame, what: str) -> None:

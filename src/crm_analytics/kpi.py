@@ -831,6 +831,23 @@ def kpi_tree(
         check_datetime_dtype(
             ev[event_time_col].dtype, event_time_col, caller=caller, frame_name="events"
         )
+    accelerated = _through_polars(frame, by, cols, measures)
+    ev_accelerated = _through_polars(ev, by, None, []) if ev is not None else None
+    if accelerated is not None and (ev is None or ev_accelerated is not None):
+        return _kpi_tree_in_engine(
+            accelerated,
+            tree=tree,
+            period=period,
+            by=by,
+            events=ev_accelerated,
+            as_of=as_of,
+            roles=roles,
+            status_col=status_col,
+            refund_col=refund_col,
+            quantity_col=quantity_col,
+            event_time_col=event_time_col,
+            caller=caller,
+        )
 
     times = _naive(frame[time_col])
     ev_times = _naive(ev[event_time_col]) if ev is not None else None
@@ -1212,6 +1229,44 @@ def _engine_frame(data: Any, *, caller: str, name: str = "orders") -> Any:
     if isinstance(frame, nw.DataFrame) and frame.implementation is impl.POLARS:
         frame = frame.lazy()
     return frame
+
+
+def _through_polars(
+    data: pd.DataFrame, by: str | None, cols: _Columns | None, measures: list[Measure]
+) -> Any:
+    """Checked pandas ``data`` as a narwhals polars LazyFrame, or None for the numpy path.
+
+    When polars is installed (``crm_analytics.summary.USE_POLARS``), the tree is
+    aggregated by polars: several times faster than the numpy path, with the same
+    tables. None (the numpy path, with its own errors) for a categorical ``by`` (its
+    groups keep the categories' order there), column names that are not unique text,
+    money or summed columns that are not numeric, or a column polars cannot hold.
+    """
+    import pandas as pd
+
+    from .summary import _polars_available
+
+    if not _polars_available():
+        return None
+    if not all(isinstance(c, str) for c in data.columns) or not data.columns.is_unique:
+        return None
+    if by is not None and isinstance(data[by].dtype, pd.CategoricalDtype):
+        return None
+    summed = [m.of for m in measures if m.agg == "sum" and m.of is not None]
+    if cols is not None:
+        summed += [c for c in (cols.amount, cols.refund, cols.quantity) if c is not None]
+    for col in summed:
+        if col in data.columns and not (
+            pd.api.types.is_numeric_dtype(data[col]) and not pd.api.types.is_bool_dtype(data[col])
+        ):
+            return None
+    import narwhals as nw
+    import polars as pl
+
+    try:
+        return nw.from_native(pl.from_pandas(data).lazy())
+    except Exception:  # a column polars cannot hold: the numpy path takes it
+        return None
 
 
 def _collect(frame: Any) -> pd.DataFrame:
