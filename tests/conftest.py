@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# the same examples on every run: a property that fails, fails in every run (set
+# HYPOTHESIS_PROFILE=explore for fresh random examples)
+settings.register_profile("repeatable", derandomize=True)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 #: The Groceries baskets (../shared/data/groceries next to the repository).
 GROCERIES = Path(__file__).resolve().parents[2] / "shared" / "data" / "groceries"
