@@ -341,10 +341,21 @@ def test_pandas_through_polars_matches_numpy(
         assert runs == []
         for attr in ("wide", "total"):
             pd.testing.assert_frame_equal(getattr(got, attr), getattr(want, attr), obj=attr)
-    # a categorical `by` and text amounts stay on the numpy path (its group order, its
-    # handling of text money)
+    # a categorical `by` keeps its categories' order (unused ones included)
+    order = ["小程序", "抖音", "淘宝", "天猫", "未用"]
+    categorical = orders.assign(channel=pd.Categorical(orders["channel"], categories=order))
+    for period in ("M", "W"):
+        monkeypatch.setattr(crm.summary, "USE_POLARS", True)
+        got = kpi_tree(categorical, by="channel", period=period)
+        monkeypatch.setattr(crm.summary, "USE_POLARS", False)
+        want = kpi_tree(categorical, by="channel", period=period)
+        pd.testing.assert_frame_equal(got.wide, want.wide)
+        pd.testing.assert_frame_equal(got.total, want.total)
+    # a categorical `by` with missing values and text amounts stay on the numpy path
+    # (where it puts the missing group, how it reads text money)
     monkeypatch.setattr(crm.summary, "USE_POLARS", True)
     runs.clear()
-    kpi_tree(orders.assign(channel=orders["channel"].astype("category")), by="channel")
+    gaps = categorical.assign(channel=categorical["channel"].where(orders.index % 7 > 0))
+    kpi_tree(gaps, by="channel")
     kpi_tree(orders.assign(amount=orders["amount"].astype(str)))
     assert runs == []

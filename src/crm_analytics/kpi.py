@@ -834,7 +834,7 @@ def kpi_tree(
     accelerated = _through_polars(frame, by, cols, measures)
     ev_accelerated = _through_polars(ev, by, None, []) if ev is not None else None
     if accelerated is not None and (ev is None or ev_accelerated is not None):
-        return _kpi_tree_in_engine(
+        result = _kpi_tree_in_engine(
             accelerated,
             tree=tree,
             period=period,
@@ -848,6 +848,9 @@ def kpi_tree(
             event_time_col=event_time_col,
             caller=caller,
         )
+        if by is not None and isinstance(frame[by].dtype, pd.CategoricalDtype):
+            result = _in_category_order(result, frame[by].dtype)
+        return result
 
     times = _naive(frame[time_col])
     ev_times = _naive(ev[event_time_col]) if ev is not None else None
@@ -1238,9 +1241,10 @@ def _through_polars(
 
     When polars is installed (``crm_analytics.summary.USE_POLARS``), the tree is
     aggregated by polars: several times faster than the numpy path, with the same
-    tables. None (the numpy path, with its own errors) for a categorical ``by`` (its
-    groups keep the categories' order there), column names that are not unique text,
-    money or summed columns that are not numeric, or a column polars cannot hold.
+    tables (a categorical ``by`` is put back in its categories' order afterwards). None
+    (the numpy path, with its own errors) for a categorical ``by`` with missing values,
+    column names that are not unique text, money or summed columns that are not
+    numeric, or a column polars cannot hold.
     """
     import pandas as pd
 
@@ -1250,8 +1254,8 @@ def _through_polars(
         return None
     if not all(isinstance(c, str) for c in data.columns) or not data.columns.is_unique:
         return None
-    if by is not None and isinstance(data[by].dtype, pd.CategoricalDtype):
-        return None
+    if by is not None and data[by].isna().any() and isinstance(data[by].dtype, pd.CategoricalDtype):
+        return None  # where the numpy path puts a missing category is its own
     summed = [m.of for m in measures if m.agg == "sum" and m.of is not None]
     if cols is not None:
         summed += [c for c in (cols.amount, cols.refund, cols.quantity) if c is not None]
@@ -1267,6 +1271,23 @@ def _through_polars(
         return nw.from_native(pl.from_pandas(data).lazy())
     except Exception:  # a column polars cannot hold: the numpy path takes it
         return None
+
+
+def _in_category_order(result: KpiResult, dtype: Any) -> KpiResult:
+    """``result`` with its groups as ``dtype`` categories, in the categories' order.
+
+    What the numpy path gives for a categorical ``by``.
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    wide = result.wide
+    periods = wide.index.get_level_values(0)
+    groups = pd.Categorical(wide.index.get_level_values(1), dtype=dtype)
+    order = np.lexsort((groups.codes, periods.asi8))
+    index = pd.MultiIndex.from_arrays([periods[order], groups[order]], names=wide.index.names)
+    return dataclasses.replace(result, wide=wide.iloc[order].set_axis(index))
 
 
 def _collect(frame: Any) -> pd.DataFrame:
