@@ -787,10 +787,10 @@ def kpi_tree(
         "amount_col": amount_col,
         "order_col": order_col,
     }
-    engine = _engine_frame(orders, caller=caller)
-    if engine is not None:
+
+    def in_engine(frame: Any, events: Any) -> KpiResult:
         return _kpi_tree_in_engine(
-            engine,
+            frame,
             tree=tree,
             period=period,
             by=by,
@@ -803,6 +803,10 @@ def kpi_tree(
             event_time_col=event_time_col,
             caller=caller,
         )
+
+    engine = _engine_frame(orders, caller=caller)
+    if engine is not None:
+        return in_engine(engine, events)
     frame = _to_pandas(orders, caller=caller)
     check_columns(list(frame.columns), roles, caller=caller)
     if by is not None:
@@ -834,20 +838,7 @@ def kpi_tree(
     accelerated = _through_polars(frame, by, cols, measures)
     ev_accelerated = _through_polars(ev, by, None, []) if ev is not None else None
     if accelerated is not None and (ev is None or ev_accelerated is not None):
-        result = _kpi_tree_in_engine(
-            accelerated,
-            tree=tree,
-            period=period,
-            by=by,
-            events=ev_accelerated,
-            as_of=as_of,
-            roles=roles,
-            status_col=status_col,
-            refund_col=refund_col,
-            quantity_col=quantity_col,
-            event_time_col=event_time_col,
-            caller=caller,
-        )
+        result = in_engine(accelerated, ev_accelerated)
         if by is not None and isinstance(frame[by].dtype, pd.CategoricalDtype):
             result = _in_category_order(result, frame[by].dtype)
         return result
