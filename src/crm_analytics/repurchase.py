@@ -437,33 +437,30 @@ def _rate_cells_engine(
             )
         ]
     elif definition == "returning":
-        # buyers of window w, and those of them who also bought in w + 1: each (customer,
-        # window) row stands for the pairs (w, w + 1) and (w - 1, w); a pair seen twice
-        # is a return
+        # one query: each (customer, window) row stands for the pairs (w, w + 1), marked
+        # as its own window, and (w - 1, w); per pair, the marks count window j's buyers
+        # and a pair seen twice is a return
         seen = rows.select(*unit, window).unique()
         pairs = nw.concat(
             [
-                seen.with_columns(nw.col("_w").alias("_j")),
-                seen.with_columns((nw.col("_w") - 1).alias("_j")),
+                seen.with_columns(nw.col("_w").alias("_j"), nw.lit(1, nw.Int64).alias("_own")),
+                seen.with_columns(
+                    (nw.col("_w") - 1).alias("_j"), nw.lit(0, nw.Int64).alias("_own")
+                ),
             ],
             how="vertical",
         )
-        both = (
+        counts = collect(
             pairs.group_by(*unit, "_j")
-            .agg(nw.len().alias("_n"))
-            .filter(nw.col("_n") == 2)
+            .agg(nw.len().alias("_n"), nw.col("_own").sum())
+            .with_columns((nw.col("_n") == 2).cast(nw.Int64).alias("num"))
             .group_by("_j", *grp)
-            .agg(nw.len().alias("num"))
+            .agg(nw.col("_own").sum().alias("den"), nw.col("num").sum())
+            .filter(nw.col("den") > 0)  # the window before the first has no buyers
         )
-        buyers = collect(seen.group_by("_w", *grp).agg(count))
-        returned = collect(both).rename(columns={"_j": "_w"})
-        own_first = int(buyers["_w"].min()) if len(buyers) else None
-        # a window's counts go to the next window's row
-        tables = [
-            buyers.assign(_w=buyers["_w"] + 1, num=0),
-            returned.assign(_w=returned["_w"] + 1, den=0),
-            buyers.assign(den=0, num=0),  # every group, also one never followed
-        ]
+        own_first = int(counts["_j"].min()) if len(counts) else None
+        # window j's buyers, and those of them back in j + 1, go to the row of j + 1
+        tables = [counts.assign(_w=counts["_j"] + 1).drop(columns="_j")]
     else:  # first_time
         units = _first_and_second(ep, rows, merge_same_day)
         observed = nw.col("_d0") + window_days <= ep.as_of_day
